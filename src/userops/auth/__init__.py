@@ -1,0 +1,1 @@
+"""Console admins and API keys."""

@@ -1,0 +1,1 @@
+"""Pieces that import nothing from userops: errors, money, time."""

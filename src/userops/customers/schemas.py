@@ -1,0 +1,106 @@
+"""What the customers domain hands out and takes in."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+PROFILE_FIELDS: tuple[str, ...] = (
+    "name",
+    "gender",
+    "birthday",
+    "province",
+    "city",
+    "occupation",
+    "industry",
+    "income_band",
+    "interests",
+    "signup_at",
+    "signup_channel",
+    "referrer_id",
+    "timezone",
+    "attributes",
+)
+"""Fields of a profile besides ``customer_id``, in the order files and tables use."""
+
+MIRRORED_FIELDS: tuple[str, ...] = tuple(f for f in PROFILE_FIELDS if f != "name")
+"""Profile fields copied to the warehouse for set-based tags and segments (no personal data)."""
+
+CONTACT_KINDS: tuple[str, ...] = (
+    "phone",
+    "email",
+    "wechat_openid",
+    "wechat_unionid",
+    "push_token",
+    "weibo_id",
+)
+
+CONSENT_CHANNELS: dict[str, str] = {
+    "sms": "phone",
+    "email": "email",
+    "wechat": "wechat_openid",
+    "push": "push_token",
+    "weibo": "weibo_id",
+}
+"""Delivery channel → the contact point it uses."""
+
+CONSENT_STATUSES = ("granted", "withdrawn")
+GENDERS = ("male", "female", "unknown")
+
+
+class ContactPointRead(BaseModel):
+    kind: str
+    value: str
+
+
+class ConsentRead(BaseModel):
+    channel: str
+    status: str
+    source: str
+    recorded_at: datetime
+
+
+class MergeRead(BaseModel):
+    from_kind: str
+    from_value: str
+    reason: str
+    message_id: str | None
+    merged_at: datetime
+
+
+class ProfileRead(BaseModel):
+    customer_id: str
+    name: str | None = None
+    gender: str | None = None
+    birthday: date | None = None
+    province: str | None = None
+    city: str | None = None
+    occupation: str | None = None
+    industry: str | None = None
+    income_band: str | None = None
+    interests: list[str] | None = None
+    signup_at: datetime | None = None
+    signup_channel: str | None = None
+    referrer_id: str | None = None
+    timezone: str | None = None
+    attributes: dict[str, Any] | None = None
+    placeholder: bool = False
+    merged_into: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CustomerSummary(BaseModel):
+    customer_id: str
+    name: str | None
+    province: str | None
+    city: str | None
+    signup_at: datetime | None
+    signup_channel: str | None
+
+
+class UpsertCounts(BaseModel):
+    imported: int = 0
+    updated: int = 0

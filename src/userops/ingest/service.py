@@ -1,0 +1,452 @@
+"""Importing files: stage in DuckDB, check every row, keep the good ones, report the rest.
+
+Warehouse entities (orders, order items, events, spend) are upserted in one DuckDB transaction
+per file, so a crash leaves the previous state and a re-run completes the import. Customers go
+to the ledger in committed batches (each batch idempotent), then to the warehouse mirror.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from sqlalchemy import Engine
+
+from userops.core.errors import InvalidInput
+from userops.customers import service as customers
+from userops.customers.schemas import PROFILE_FIELDS
+from userops.ingest.models import ImportRun
+from userops.ingest.schemas import ImportSummary
+from userops.ingest.specs import ENTITIES, EntitySpec
+from userops.ingest.staging import Staged, detect_format, stage, typed_expr
+from userops.ledger import unit_of_work
+from userops.warehouse import Warehouse
+from userops.warehouse.tables import TABLES
+
+Progress = Callable[[str, int, int | None], None]
+"""progress(step, done, total): called as work advances; total None when unknown."""
+
+
+def _quiet(_step: str, _done: int, _total: int | None) -> None:
+    return None
+
+
+def _q(name: str) -> str:
+    return '"' + name + '"'
+
+
+def import_file(
+    *,
+    engine: Engine,
+    warehouse: Warehouse,
+    rejects_dir: Path,
+    entity: str,
+    path: Path,
+    fmt: str | None = None,
+    mapping: dict[str, str] | None = None,
+    progress: Progress = _quiet,
+    now: datetime | None = None,
+) -> ImportSummary:
+    spec = ENTITIES.get(entity)
+    if spec is None:
+        raise InvalidInput(
+            f"unknown entity {entity!r}; known: {', '.join([*ENTITIES, 'cdnow'])}", field="entity"
+        )
+    path = Path(path).expanduser().resolve()
+    if not path.is_file():
+        raise InvalidInput(f"no such file: {path}", field="file")
+    if path.stat().st_size == 0:
+        raise InvalidInput(f"{path.name} is empty: nothing to import", field="file")
+    fmt = detect_format(path, fmt)
+    now = now or datetime.now(UTC)
+    run_id = _journal_start(engine, entity, path, now)
+    try:
+        with warehouse.writer() as cur:
+            progress("read", 0, None)
+            staged = stage(cur, spec, path, fmt, mapping or {})
+            if staged.rows == 0 and staged.structural_rejects == 0:
+                raise InvalidInput(f"{path.name} has no rows: nothing to import", field="file")
+            progress("read", staged.rows, staged.rows)
+            progress("check", 0, staged.rows)
+            _check(cur, spec, staged, fmt)
+            rejects_file = _write_rejects(cur, staged, rejects_dir, spec, now)
+            summary = ImportSummary(
+                rejected=_one(cur, "SELECT count(*) FROM _typed WHERE _reason IS NOT NULL")
+                + staged.structural_rejects,
+                rejects_file=str(rejects_file) if rejects_file else None,
+            )
+            _keep_last(cur, spec, summary)
+            progress("check", staged.rows, staged.rows)
+            progress("write", 0, None)
+            if spec.table == "customers":
+                _load_customers(cur, engine, warehouse, staged, summary, path, now, progress)
+            else:
+                _upsert_warehouse(cur, spec, summary)
+                if spec.table == "orders":
+                    summary.customers_created = _create_named_customers(
+                        cur, engine, warehouse, "SELECT DISTINCT customer_id FROM _good", now)
+                if spec.table == "events":
+                    _apply_identity(cur, engine, warehouse, summary, path, now)
+            progress("write", 1, 1)
+            for temp in ("_stage", "_stage_rejects", "_typed", "_good", "_gaps", "_jrec"):
+                cur.execute(f"DROP TABLE IF EXISTS {temp}")
+    except BaseException:
+        _journal_end(engine, run_id, "failed", None)
+        raise
+    _journal_end(engine, run_id, "done", summary)
+    return summary
+
+
+def _one(cur: duckdb.DuckDBPyConnection, sql: str) -> int:
+    rows = cur.execute(sql).fetchall()
+    return int(rows[0][0]) if rows and rows[0][0] is not None else 0
+
+
+def _check(cur: duckdb.DuckDBPyConnection, spec: EntitySpec, staged: Staged, fmt: str) -> None:
+    """Create ``_typed``: every target column typed, and ``_reason`` (NULL for good rows)."""
+    stage_types = {
+        row[0]: row[1] for row in cur.execute("DESCRIBE _stage").fetchall()
+    }
+    selects: list[str] = ["_rec"]
+    reasons: list[str] = []
+    if fmt == "jsonl":
+        reasons.append("CASE WHEN NOT _ok THEN 'not a JSON object' END")
+    for column in spec.columns:
+        if column.name in staged.columns:
+            typed, reason = typed_expr(column, stage_types)
+            if column.required:
+                reasons.append(
+                    f"CASE WHEN nullif(trim({_q(column.name)}::VARCHAR), '') IS NULL "
+                    f"THEN '{column.name}: required' END"
+                )
+            if reason:
+                reasons.append(reason)
+        elif column.required and not (spec.name == "events" and column.name == "type"):
+            raise InvalidInput(
+                f"{spec.name} file lacks the required column {column.name!r}; known columns: "
+                f"{', '.join(spec.names)}",
+                field=column.name,
+            )
+        else:
+            typed = "NULL"
+        selects.append(f"{typed} AS {_q(column.name)}")
+    selects.extend(_q(extra) for extra in staged.extras)
+    reasons.extend(_row_rules(spec, staged))
+    reason = f"coalesce({', '.join(reasons)})" if reasons else "NULL::VARCHAR"
+    line = f"_rec + {staged.line_offset - 1}"
+    selects[0] = f"{line} AS _line_no"
+    source = "_stage"
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _typed AS SELECT {', '.join(selects)}, "
+                f"{reason} AS _reason, _rec FROM {source}")
+    if spec.name == "events":
+        # Derived after typing: a stable id for messages that came without one.
+        raw = "_line" if fmt == "jsonl" else "concat_ws('|', " + ", ".join(
+            f"s.{_q(c)}::VARCHAR" for c in staged.columns) + ")"
+        cur.execute(
+            "UPDATE _typed SET message_id = (SELECT 'derived-' || md5(" + raw + ") FROM _stage s "
+            "WHERE s._rec = _typed._rec) WHERE message_id IS NULL"
+        )
+        cur.execute(
+            "UPDATE _typed SET received_at = timestamp WHERE received_at IS NULL"
+        )
+
+
+def _row_rules(spec: EntitySpec, staged: Staged) -> list[str]:
+    present = set(staged.columns)
+    rules: list[str] = []
+    if spec.name == "events":
+        if "type" not in present:
+            rules.append("'type: required'")
+        ids = [c for c in ("user_id", "anonymous_id") if c in present]
+        id_test = " AND ".join(f"nullif(trim({_q(c)}), '') IS NULL" for c in ids) or "true"
+        rules.append(f"CASE WHEN {id_test} THEN 'user_id: userId or anonymousId is required' END")
+        if "event" in present:
+            rules.append("CASE WHEN lower(type) = 'track' AND nullif(trim(event), '') IS NULL "
+                         "THEN 'event: required for track' END")
+        else:
+            rules.append("CASE WHEN lower(type) = 'track' THEN 'event: required for track' END")
+        prev = "nullif(trim(previous_id), '') IS NULL" if "previous_id" in present else "true"
+        rules.append(f"CASE WHEN lower(type) = 'alias' AND {prev} "
+                     "THEN 'previous_id: required for alias' END")
+        if "message_id" in present:
+            rules.append("CASE WHEN length(message_id) >= 100 THEN "
+                         "'message_id: must be shorter than 100 characters' END")
+    if spec.name == "orders" and "paid_at" in present:
+        rules.append("CASE WHEN lower(status) IN ('paid', 'refunded') AND "
+                     "nullif(trim(paid_at::VARCHAR), '') IS NULL THEN "
+                     "'paid_at: required when status is paid or refunded' END")
+    elif spec.name == "orders":
+        rules.append("CASE WHEN lower(status) IN ('paid', 'refunded') THEN "
+                     "'paid_at: required when status is paid or refunded' END")
+    return rules
+
+
+def _write_rejects(
+    cur: duckdb.DuckDBPyConnection, staged: Staged, directory: Path, spec: EntitySpec,
+    now: datetime,
+) -> Path | None:
+    bad = _one(cur, "SELECT count(*) FROM _typed WHERE _reason IS NOT NULL")
+    if bad == 0 and staged.structural_rejects == 0:
+        return None
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / f"{spec.name}-{now.strftime('%Y%m%dT%H%M%S%fZ')}.csv"
+    raw_cols = [c for c in (*staged.columns, *staged.extras)]
+    raw = ", ".join(f"s.{_q(c)}::VARCHAR AS {_q(c)}" for c in raw_cols)
+    if "_line" in {d[0] for d in cur.execute("SELECT * FROM _stage LIMIT 0").description}:
+        raw = "s._line AS record"
+    structural = ""
+    if staged.structural_rejects:
+        nulls = ", ".join(
+            f"NULL AS {_q(c)}" for c in raw_cols) if raw != "s._line AS record" else "csv_line"
+        structural = (
+            f" UNION ALL SELECT line AS line, reason, {nulls} FROM _stage_rejects"
+            if raw != "s._line AS record" else
+            " UNION ALL SELECT line, reason, csv_line AS record FROM _stage_rejects"
+        )
+    path_literal = "'" + str(target).replace("'", "''") + "'"
+    cur.execute(
+        f"COPY (SELECT * FROM (SELECT t._line_no AS line, t._reason AS reason, {raw} "
+        f"FROM _typed t JOIN _stage s USING (_rec) WHERE t._reason IS NOT NULL{structural}) "
+        f"ORDER BY line) TO {path_literal} (HEADER, DELIMITER ',')"
+    )
+    return target
+
+
+def _keep_last(cur: duckdb.DuckDBPyConnection, spec: EntitySpec, summary: ImportSummary) -> None:
+    """``_good``: valid rows, the last one of each key."""
+    keys = ", ".join(_q(k) for k in spec.key)
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE _good AS SELECT * EXCLUDE (_reason, _rec, _line_no) "
+        f"FROM _typed WHERE _reason IS NULL QUALIFY row_number() OVER (PARTITION BY {keys} "
+        "ORDER BY _rec DESC) = 1"
+    )
+    valid = _one(cur, "SELECT count(*) FROM _typed WHERE _reason IS NULL")
+    summary.duplicates = valid - _one(cur, "SELECT count(*) FROM _good")
+
+
+def _upsert_warehouse(
+    cur: duckdb.DuckDBPyConnection, spec: EntitySpec, summary: ImportSummary
+) -> None:
+    table = spec.table
+    columns = list(TABLES[table])
+    cols = ", ".join(_q(c) for c in columns)
+    defaults = {"discount_fen": "coalesce(discount_fen, 0)"}
+    projected = ", ".join(f"{defaults.get(c, _q(c))} AS {_q(c)}" for c in columns)
+    match = " AND ".join(f"t.{_q(k)} = g.{_q(k)}" for k in spec.key)
+    differs = " OR ".join(
+        f"t.{_q(c)}::VARCHAR IS DISTINCT FROM g.{_q(c)}::VARCHAR" for c in columns
+        if c not in spec.key
+    )
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _rows AS SELECT {projected} FROM _good")
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        cur.execute(
+            f"CREATE OR REPLACE TEMP TABLE _changed AS SELECT g.* FROM _rows g JOIN {table} t "
+            f"ON {match} WHERE {differs}"
+        )
+        summary.updated = _one(cur, "SELECT count(*) FROM _changed")
+        if summary.updated:
+            cur.execute(
+                f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM _changed g WHERE {match})"
+            )
+            cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _changed")
+        inserted = cur.execute(
+            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _rows g "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {match})"
+        ).fetchall()
+        summary.imported = int(inserted[0][0]) if inserted else 0
+        cur.execute("COMMIT")
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
+    finally:
+        cur.execute("DROP TABLE IF EXISTS _changed")
+        cur.execute("DROP TABLE IF EXISTS _rows")
+
+
+def _create_named_customers(
+    cur: duckdb.DuckDBPyConnection, engine: Engine, warehouse: Warehouse, ids_sql: str,
+    now: datetime,
+) -> int:
+    """Customers named by orders or events but not known yet get a placeholder profile."""
+    unknown = [
+        row[0]
+        for row in cur.execute(
+            f"SELECT customer_id FROM ({ids_sql}) n WHERE customer_id IS NOT NULL AND NOT EXISTS "
+            "(SELECT 1 FROM customers c WHERE c.customer_id = n.customer_id) AND NOT EXISTS "
+            "(SELECT 1 FROM identities i WHERE i.kind = 'user_id' AND i.value = n.customer_id)"
+        ).fetchall()
+    ]
+    if not unknown:
+        return 0
+    with unit_of_work(engine) as session:
+        created = customers.create_placeholders(session, unknown, now=now)
+    with unit_of_work(engine) as session:
+        customers.mirror(session, warehouse, unknown)
+    return len(created)
+
+
+def _load_customers(
+    cur: duckdb.DuckDBPyConnection,
+    engine: Engine,
+    warehouse: Warehouse,
+    staged: Staged,
+    summary: ImportSummary,
+    path: Path,
+    now: datetime,
+    progress: Progress,
+) -> None:
+    fields = [f for f in PROFILE_FIELDS if f in staged.columns]
+    if staged.extras:
+        fields.append("attributes")
+        pairs = ", ".join(f"'{e[len('attr_'):]}', {_q(e)}" for e in staged.extras)
+        attrs = f"json_object({pairs})"
+    else:
+        attrs = "NULL"
+    result = cur.sql(
+        f"SELECT * EXCLUDE ({', '.join(_q(e) for e in staged.extras) or '_nothing_'}), "
+        f"{attrs}::VARCHAR AS attributes FROM _good"
+        if staged.extras else "SELECT * FROM _good"
+    )
+    reader = result.to_arrow_reader(20_000)
+    done = 0
+    source = f"import:{path.name}"
+    for batch in reader:
+        rows: list[dict[str, Any]] = batch.to_pylist()
+        for row in rows:
+            if isinstance(row.get("attributes"), str):
+                row["attributes"] = json.loads(row["attributes"])
+        with unit_of_work(engine) as session:
+            new, updated = customers.upsert_profiles(
+                session, rows, fields=fields, partial=False, source=source, now=now
+            )
+        changed = sorted(new | updated)
+        if changed:
+            with unit_of_work(engine) as session:
+                customers.mirror(session, warehouse, changed)
+        summary.imported += len(new)
+        summary.updated += len(updated)
+        done += len(rows)
+        progress("write", done, None)
+
+
+def _apply_identity(
+    cur: duckdb.DuckDBPyConnection,
+    engine: Engine,
+    warehouse: Warehouse,
+    summary: ImportSummary,
+    path: Path,
+    now: datetime,
+) -> None:
+    """Identify and alias messages of this file: link ids, merge, fill profiles from traits."""
+    source = f"import:{path.name}"
+    summary.customers_created = _create_named_customers(
+        cur, engine, warehouse,
+        "SELECT DISTINCT user_id AS customer_id FROM _good WHERE type <> 'alias'", now)
+    links = cur.execute(
+        "SELECT anonymous_id, user_id, message_id, timestamp FROM _good WHERE type = 'identify' "
+        "AND user_id IS NOT NULL AND anonymous_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
+        "identities i WHERE i.kind = 'anonymous_id' AND i.value = _good.anonymous_id) "
+        "ORDER BY timestamp"
+    ).fetchall()
+    aliases = cur.execute(
+        "SELECT previous_id, user_id, message_id, timestamp FROM _good WHERE type = 'alias' "
+        "AND user_id IS NOT NULL ORDER BY timestamp"
+    ).fetchall()
+    traits = _traits_profiles(cur)
+    if not (links or aliases or traits):
+        return
+    changed: set[str] = set()
+    with unit_of_work(engine) as session:
+        for anonymous_id, user_id, message_id, at in links:
+            target = customers.resolve(session, user_id=user_id, anonymous_id=None) or user_id
+            changed |= set(customers.link_anonymous(
+                session, [(anonymous_id, target, message_id, at)], source=source))
+        for previous_id, user_id, message_id, at in aliases:
+            if customers.resolve(session, user_id=user_id, anonymous_id=None) is None:
+                customers.create_placeholders(session, [user_id], now=now)
+            changed |= set(customers.alias(
+                session, previous_id=previous_id, user_id=user_id, message_id=message_id,
+                at=at, source=source))
+        if traits:
+            fields = sorted({k for row in traits for k in row if k in PROFILE_FIELDS})
+            new, updated = customers.upsert_profiles(
+                session, traits, fields=fields, partial=True, source=source, now=now)
+            changed |= new | updated
+    with unit_of_work(engine) as session:
+        if changed:
+            customers.mirror(session, warehouse, sorted(changed))
+        if links or aliases:
+            customers.mirror_identities(session, warehouse)
+
+
+_TRAIT_FIELDS = {
+    "name": "$.name",
+    "gender": "$.gender",
+    "birthday": "$.birthday",
+    "province": "$.address.state",
+    "city": "$.address.city",
+    "signup_at": "$.createdAt",
+    "phone": "$.phone",
+    "email": "$.email",
+}
+
+
+def _traits_profiles(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """The newest identify traits of each user, as partial profiles (spec's reserved traits)."""
+    picks = ", ".join(
+        f"nullif(json_extract_string(traits, '{p}'), '') AS {f}" for f, p in _TRAIT_FIELDS.items()
+    )
+    rows = cur.execute(
+        f"SELECT user_id AS customer_id, {picks} FROM _good WHERE type = 'identify' AND user_id "
+        "IS NOT NULL AND traits IS NOT NULL QUALIFY row_number() OVER (PARTITION BY user_id "
+        "ORDER BY timestamp DESC) = 1"
+    ).fetchall()
+    out = []
+    for row in rows:
+        record = dict(zip(["customer_id", *_TRAIT_FIELDS], row, strict=True))
+        gender = (record.get("gender") or "").lower()
+        record["gender"] = {"male": "male", "m": "male", "female": "female", "f": "female"}.get(
+            gender)
+        for field in ("birthday", "signup_at"):
+            record[field] = _parse_time(record[field], date_only=field == "birthday")
+        if any(v is not None for k, v in record.items() if k != "customer_id"):
+            out.append(record)
+    return out
+
+
+def _parse_time(value: str | None, *, date_only: bool) -> Any:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if date_only:
+        return parsed.date()
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _journal_start(engine: Engine, entity: str, path: Path, now: datetime) -> int:
+    with unit_of_work(engine) as session:
+        run = ImportRun(entity=entity, file_name=path.name, status="running", started_at=now)
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def _journal_end(engine: Engine, run_id: int, status: str, summary: ImportSummary | None) -> None:
+    with unit_of_work(engine) as session:
+        run = session.get(ImportRun, run_id)
+        if run is None:
+            return
+        run.status = status
+        run.finished_at = datetime.now(UTC)
+        if summary is not None:
+            run.imported, run.updated = summary.imported, summary.updated
+            run.rejected, run.duplicates = summary.rejected, summary.duplicates
+            run.rejects_file = summary.rejects_file

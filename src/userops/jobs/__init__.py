@@ -1,0 +1,1 @@
+"""Work that touches the warehouse, runnable in this process or in the running server."""

@@ -1,0 +1,81 @@
+"""One DuckDB database per data dir, owned by one process at a time (see docs/decisions/0001)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from userops.warehouse.tables import TABLES, create_statements
+
+if TYPE_CHECKING:
+    import ibis.backends.duckdb
+
+
+class Warehouse:
+    """The process's DuckDB connection. Threads take their own cursor; writers take ``write``."""
+
+    def __init__(self, path: Path, *, timezone: str, memory_limit: str | None = None) -> None:
+        self.path = path
+        self.timezone = timezone
+        config: dict[str, str] = {}
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        self._con = duckdb.connect(str(path), config=config)
+        self._write_lock = threading.RLock()
+        self._con.execute(f"SET TimeZone = '{timezone}'")
+        for statement in create_statements():
+            self._con.execute(statement)
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection for the calling thread (DuckDB connections are not thread-safe)."""
+        cur = self._con.cursor()
+        cur.execute(f"SET TimeZone = '{self.timezone}'")
+        return cur
+
+    @contextmanager
+    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Serialise writers inside this process; each write is one transaction."""
+        with self._write_lock:
+            cur = self.cursor()
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                yield cur
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            finally:
+                cur.close()
+
+    @contextmanager
+    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor for a long write job (an import) that manages its own transactions."""
+        with self._write_lock:
+            cur = self.cursor()
+            try:
+                yield cur
+            finally:
+                cur.close()
+
+    def ibis(self) -> ibis.backends.duckdb.Backend:
+        import ibis
+
+        return ibis.duckdb.from_connection(self.cursor())
+
+    def count(self, table: str) -> int:
+        if table not in TABLES:
+            raise KeyError(table)
+        cur = self.cursor()
+        try:
+            row = cur.execute(f"SELECT count(*) FROM {table}").fetchall()
+        finally:
+            cur.close()
+        return int(row[0][0]) if row else 0
+
+    def close(self) -> None:
+        self._con.close()
