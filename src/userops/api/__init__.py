@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI). Build it with ``create_app(settings)``."""

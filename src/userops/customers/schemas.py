@@ -104,3 +104,42 @@ class CustomerSummary(BaseModel):
 class UpsertCounts(BaseModel):
     imported: int = 0
     updated: int = 0
+
+
+class OrderRead(BaseModel):
+    order_id: str
+    created_at: datetime
+    paid_at: datetime | None
+    status: str
+    amount_fen: int
+    discount_fen: int
+    coupon_codes: list[str] | None
+    channel: str | None
+
+
+class EventRead(BaseModel):
+    timestamp: datetime
+    type: str
+    event: str | None
+    user_id: str | None
+    anonymous_id: str | None
+    properties: str | None
+    message_id: str
+
+
+class OrderTotals(BaseModel):
+    orders: int
+    paid_fen: int
+    first_paid_at: datetime | None
+    last_paid_at: datetime | None
+
+
+class Customer360(BaseModel):
+    profile: ProfileRead
+    contact_points: list[ContactPointRead]
+    consents: list[ConsentRead]
+    identities: list[dict[str, str]]
+    merges: list[MergeRead]
+    totals: OrderTotals
+    recent_orders: list[OrderRead]
+    recent_events: list[EventRead]

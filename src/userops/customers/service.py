@@ -16,15 +16,19 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from userops.core.errors import NotFound
-from userops.customers import bulk
+from userops.customers import bulk, queries
 from userops.customers.models import Consent, ContactPoint, Customer, Identity, Merge
 from userops.customers.schemas import (
     CONTACT_KINDS,
     MIRRORED_FIELDS,
+    Customer360,
     ConsentRead,
     ContactPointRead,
     CustomerSummary,
     MergeRead,
+    OrderRead,
+    OrderTotals,
+    EventRead,
     ProfileRead,
 )
 from userops.warehouse import Warehouse
@@ -312,3 +316,30 @@ def count(session: Session) -> int:
     return int(session.execute(
         sa.select(sa.func.count()).select_from(Customer).where(Customer.merged_into.is_(None))
     ).scalar_one())
+
+
+def customer_360(
+    session: Session, warehouse: Warehouse, customer_id: str, *, limit: int = 20
+) -> Customer360:
+    """Everything about one customer: profile, how to reach them, consent, identities,
+    merges, and their latest orders and events (including those under merged ids)."""
+    survivor = resolve(session, user_id=customer_id, anonymous_id=None) or customer_id
+    profile = get_profile(session, survivor)
+    ids = identities(session, survivor)
+    user_ids = [survivor] + [v for k, v in ids if k == "user_id"]
+    anonymous = [v for k, v in ids if k == "anonymous_id"]
+    con = warehouse.ibis()
+    orders = queries.recent_orders(con, user_ids, limit).to_pyarrow().to_pylist()
+    events = queries.recent_events(con, user_ids, anonymous, limit).to_pyarrow().to_pylist()
+    totals = queries.order_totals(con, user_ids).to_pyarrow().to_pylist()[0]
+    totals["paid_fen"] = int(totals["paid_fen"] or 0)
+    return Customer360(
+        profile=profile,
+        contact_points=contact_points(session, survivor),
+        consents=consents(session, survivor),
+        identities=[{"kind": k, "value": v} for k, v in ids],
+        merges=merges(session, survivor),
+        totals=OrderTotals.model_validate(totals),
+        recent_orders=[OrderRead.model_validate(o) for o in orders],
+        recent_events=[EventRead.model_validate(e) for e in events],
+    )

@@ -1,0 +1,233 @@
+"""``userops`` commands. Each takes ``--data-dir``; report-like commands take ``--json``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from userops.cli import dispatch
+from userops.cli.output import StepProgress, err, out, print_json
+from userops.config import Settings
+from userops.core.errors import UseropsError
+
+app = typer.Typer(
+    name="userops",
+    help="User operations (用户运营) for e-commerce shops: data in, customer system, actions, "
+    "measurement.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+keys_app = typer.Typer(help="API keys (stored hashed; a key is shown once).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data directory (default: USEROPS_DATA_DIR or ./userops-data)",
+                 show_default=False),
+]
+Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+
+ENTITY_NAMES = ("customers", "orders", "order-items", "events", "spend", "cdnow")
+
+
+def settings_for(data_dir: Path | None) -> Settings:
+    try:
+        return Settings(data_dir=data_dir) if data_dir else Settings()
+    except ValueError as exc:
+        fail(UseropsError(str(exc), field="settings"), as_json=False)
+        raise
+
+
+def fail(exc: UseropsError, *, as_json: bool) -> None:
+    if as_json:
+        print_json({"error": exc.to_dict()})
+    err.print(f"[red]error:[/] {exc.message}")
+    raise typer.Exit(2)
+
+
+@app.command("import")
+def import_(
+    entity: Annotated[str, typer.Argument(help="customers | orders | order-items | events | "
+                                                 "spend | cdnow")],
+    file: Annotated[Path, typer.Argument(help="CSV, Parquet or JSONL file")],
+    mapping: Annotated[list[str] | None, typer.Option(
+        "--map", help="Rename a column of the file: SOURCE=TARGET (repeatable).")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="csv | parquet | jsonl")] = None,
+    data_dir: DataDir = None,
+    as_json: Json = False,
+) -> None:
+    """Import a file; bad rows go to a rejects file with their line and reason."""
+    settings = settings_for(data_dir)
+    try:
+        if entity not in ENTITY_NAMES:
+            raise UseropsError(f"unknown entity {entity!r}; known: {', '.join(ENTITY_NAMES)}",
+                               field="entity")
+        pairs: dict[str, str] = {}
+        for item in mapping or []:
+            source, sep, target = item.partition("=")
+            if not sep or not source or not target:
+                raise UseropsError(f"--map needs SOURCE=TARGET, got {item!r}", field="map")
+            pairs[source] = target
+        params: dict[str, Any] = {"entity": entity, "path": str(file.expanduser().resolve()),
+                                  "format": fmt, "mapping": pairs}
+        with StepProgress(enabled=sys.stderr.isatty() or not as_json) as progress:
+            result = dispatch.run(settings, "import", params, progress)
+    except UseropsError as exc:
+        fail(exc, as_json=as_json)
+        return
+    if as_json:
+        print_json(result)
+        return
+    for name, summary in result.items():
+        out.print(
+            f"[bold]{name}[/]: {summary['imported']} imported, {summary['updated']} updated, "
+            f"{summary['rejected']} rejected, {summary['duplicates']} duplicates in file"
+        )
+        if summary.get("customers_created"):
+            out.print(f"  {summary['customers_created']} customers created from their ids")
+        if summary.get("rejects_file"):
+            out.print(f"  rejected rows and reasons: {summary['rejects_file']}")
+
+
+@app.command()
+def stats(data_dir: DataDir = None, as_json: Json = False) -> None:
+    """Counts of what is stored."""
+    settings = settings_for(data_dir)
+    try:
+        result = dispatch.run(settings, "stats", {}, lambda *_: None)
+    except UseropsError as exc:
+        fail(exc, as_json=as_json)
+        return
+    if as_json:
+        print_json(result)
+    else:
+        for name, value in result.items():
+            out.print(f"{name:12} {value:>12,}")
+
+
+@keys_app.command("create")
+def keys_create(
+    scope: Annotated[str, typer.Option("--scope", help="read | write | admin")],
+    name: Annotated[str | None, typer.Option("--name", help="A label for the key")] = None,
+    data_dir: DataDir = None,
+    as_json: Json = False,
+) -> None:
+    """Create an API key and print it once."""
+    from userops.auth import service as auth
+    from userops.ledger import engine_from, migrate, unit_of_work
+
+    settings = settings_for(data_dir)
+    engine = engine_from(settings)
+    migrate(engine)
+    try:
+        with unit_of_work(engine) as session:
+            created = auth.create_key(session, scope=scope, name=name)
+    except UseropsError as exc:
+        fail(exc, as_json=as_json)
+        return
+    if as_json:
+        print_json({"key": created.key, "scope": created.scope})
+    else:
+        out.print(f"{created.key}\n[dim]scope {created.scope}; shown once, stored hashed[/]")
+
+
+@keys_app.command("list")
+def keys_list(data_dir: DataDir = None, as_json: Json = False) -> None:
+    """List keys (prefixes only)."""
+    from userops.auth import service as auth
+    from userops.ledger import engine_from, migrate, unit_of_work
+
+    engine = engine_from(settings_for(data_dir))
+    migrate(engine)
+    with unit_of_work(engine) as session:
+        keys = auth.list_keys(session)
+    if as_json:
+        print_json([k.model_dump(mode="json") for k in keys])
+    else:
+        for k in keys:
+            state = "revoked" if k.revoked_at else "active"
+            out.print(f"{k.prefix}  {k.scope:6} {state:8} {k.name or ''}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    prefix: Annotated[str, typer.Argument(help="The key's prefix, as `keys list` shows it")],
+    data_dir: DataDir = None,
+) -> None:
+    """Revoke a key: it then gets 403."""
+    from userops.auth import service as auth
+    from userops.ledger import engine_from, migrate, unit_of_work
+
+    engine = engine_from(settings_for(data_dir))
+    migrate(engine)
+    try:
+        with unit_of_work(engine) as session:
+            auth.revoke_key(session, prefix)
+    except UseropsError as exc:
+        fail(exc, as_json=False)
+    out.print(f"revoked {prefix}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    data_dir: DataDir = None,
+) -> None:
+    """Run the HTTP API and the web console."""
+    from userops.cli.serving import run_server
+
+    run_server(settings_for(data_dir), host=host, port=port)
+
+
+@app.command()
+def demo(
+    customers: Annotated[int, typer.Option(help="How many customers")] = 20_000,
+    days: Annotated[int, typer.Option(help="Days of history, ending yesterday")] = 365,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same shop")] = 7,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop before serving")] = False,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    data_dir: DataDir = None,
+    as_json: Json = False,
+) -> None:
+    """Generate a believable demo shop, import it, and open the console."""
+    from userops.cli.demo import run_demo
+
+    settings = settings_for(data_dir)
+    try:
+        run_demo(settings, customers=customers, days=days, seed=seed, serve=not no_serve,
+                 host=host, port=port, as_json=as_json)
+    except UseropsError as exc:
+        fail(exc, as_json=as_json)
+
+
+admin_app = typer.Typer(help="Console administrators.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
+
+
+@admin_app.command("password")
+def admin_password(
+    username: Annotated[str, typer.Option(help="Admin user name")] = "admin",
+    data_dir: DataDir = None,
+) -> None:
+    """Set a new console password (asked twice, not echoed)."""
+    from userops.auth import service as auth
+    from userops.ledger import engine_from, migrate, unit_of_work
+
+    password = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+    engine = engine_from(settings_for(data_dir))
+    migrate(engine)
+    try:
+        with unit_of_work(engine) as session:
+            auth.set_password(session, username=username, password=password)
+    except UseropsError as exc:
+        fail(exc, as_json=False)
+    out.print(f"password of {username} changed")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,68 @@
+"""The server process: the HTTP API and the web console over one data dir's hub."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import ExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from userops import __version__
+from userops.api import app as api
+from userops.console import app as console
+from userops.config import Settings
+from userops.hub import Hub
+from userops.warehouse import owner
+
+log = logging.getLogger("userops.api")
+
+
+def _operation_id(route: APIRoute) -> str:
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def session_secret(settings: Settings) -> str:
+    """USEROPS_SECRET_KEY, or a random key kept (mode 0600) in the data dir."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.ensure_data_dir() / "secret_key"
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def create_app(settings: Settings, *, public_url: str | None = None) -> FastAPI:
+    """Build the app. At start it takes the data dir's warehouse (waiting for a CLI command that
+    holds it) and, given ``public_url``, publishes itself so CLI commands go through it."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        data_dir = settings.ensure_data_dir()
+        with ExitStack() as stack:
+            stack.enter_context(owner.hold(
+                data_dir, on_wait=lambda: log.warning("waiting for a userops command to finish")))
+            hub = Hub.open(settings)
+            stack.callback(hub.close)
+            app.state.hub = hub
+            if public_url:
+                info = owner.publish_server(data_dir, public_url)
+                app.state.local_token = info.token
+                stack.callback(owner.withdraw_server, data_dir, info)
+            yield
+
+    app = FastAPI(
+        title="userops",
+        version=__version__,
+        summary="User operations (用户运营) for e-commerce shops",
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.settings = settings
+    app.state.local_token = None
+    api.install(app)
+    console.mount(app, settings, secret=session_secret(settings))
+    return app
