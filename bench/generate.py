@@ -334,12 +334,17 @@ _LOCAL_HOUR_WEIGHTS = np.array([0.5, 0.3, 0.2, 0.1, 0.1, 0.1, 0.2, 0.4, 0.7, 0.9
 
 @cache
 def hour_cdf(kind: str) -> np.ndarray:
-    """Cumulative distribution over the 8760 UTC hours of 2025 (length 8761, from 0 to 1)."""
+    """Cumulative distribution over the 8760 UTC hours of 2025 (length 8761, from 0 to 1).
+
+    Signups: a launch week (about 13% of the year's signups), slow growth, weekends, campaigns.
+    Orders and events: proportional to the customers signed up so far (so that a customer's
+    activity rate does not depend on when they signed up), times weekends and campaigns (orders
+    fully, events dampened), all with the shop's daily rhythm.
+    """
     local = np.arange(YEAR_HOURS) + SHOP_UTC_OFFSET_H
     day = np.minimum(local // 24, 364)
     hour = local % 24
-    w = (1.0 + 0.4 * day / 365) * np.where((day + 2) % 7 >= 5, 1.15, 1.0)  # 2025-01-01 is Wed
-    w = w * _LOCAL_HOUR_WEIGHTS[hour]
+    w = np.where((day + 2) % 7 >= 5, 1.15, 1.0) * _LOCAL_HOUR_WEIGHTS[hour]  # 01-01 is a Wed
     campaign = np.ones(YEAR_HOURS)
     campaign[(day >= _yday(1, 25)) & (day <= _yday(2, 4))] = 0.6  # Spring Festival
     campaign[(day >= _yday(6, 1)) & (day < _yday(6, 18))] = 1.6  # 618
@@ -348,8 +353,12 @@ def hour_cdf(kind: str) -> np.ndarray:
     campaign[day == _yday(11, 11)] = 8.0
     campaign[(day == _yday(11, 11)) & (hour == 0)] = 40.0
     campaign[day == _yday(12, 12)] = 3.0
-    exponent = {"orders": 1.0, "events": 0.7, "signups": 0.5}[kind]
-    w = w * campaign**exponent
+    if kind == "signups":
+        w = w * (1.0 + 0.4 * day / 365) * np.where(day < 7, 8.0, 1.0) * campaign**0.5
+    else:
+        signed_up = hour_cdf("signups")
+        base = (signed_up[:-1] + signed_up[1:]) / 2 + 0.001
+        w = w * base * campaign ** {"orders": 1.0, "events": 0.7}[kind]
     cdf = np.zeros(YEAR_HOURS + 1)
     np.cumsum(w, out=cdf[1:])
     return cdf / cdf[-1]
@@ -510,12 +519,12 @@ class Customers:
 
 
 def pick_customers(rng: np.random.Generator, t: np.ndarray, signup: np.ndarray) -> np.ndarray:
-    """A customer who had signed up by time t: half the time any of them, half the time one of the
-    5% 'regulars' (index % 20 == 7), who therefore buy and browse about 10x as often."""
+    """A customer who had signed up by time t: 70% of the time any of them, 30% of the time one
+    of the 5% 'regulars' (index % 20 == 7), who therefore buy and browse about 7x as often."""
     cnt = np.searchsorted(signup, t, side="right")  # >= 1: customer 0 signs up at START_US
     r = rng.random(len(t))
     regulars = np.maximum(cnt - 7 + 19, 0) // 20
-    use_regular = (rng.random(len(t)) < 0.5) & (regulars > 0)
+    use_regular = (rng.random(len(t)) < 0.3) & (regulars > 0)
     return np.where(use_regular, 7 + 20 * (r * regulars).astype(np.int64),
                     (r * cnt).astype(np.int64))
 

@@ -198,10 +198,14 @@ def alias(
     """Segment ``alias``: ``previous_id`` (an anonymous id or an older user id) becomes ``user_id``.
     A customer under the previous id is merged into the new one; its identities move, its row
     stays with ``merged_into`` set, and the merge is recorded. Returns the customers changed."""
+    if message_id and session.execute(
+        sa.select(Merge.id).where(Merge.message_id == message_id, Merge.reason == "alias")
+    ).first():
+        return []  # this alias was applied before (an import re-run or an SDK retry)
     target = resolve(session, user_id=user_id, anonymous_id=None) or user_id
     previous = session.get(Customer, previous_id)
     changed = [target]
-    if previous is not None and previous.customer_id != target:
+    if previous is not None and previous.customer_id != target and previous.merged_into != target:
         previous.merged_into = target
         previous.updated_at = at
         session.execute(

@@ -693,15 +693,11 @@ def _people(
     city = np.array(city_base)[province] + np.minimum(local, n_cities[province] - 1)
     tier = np.array([city_tier(c) for c in city_names])[city]
 
-    occ_w = np.array([o[3] for o in _OCCUPATIONS]).T  # (3, n_occ)
-    occ_w[1] = occ_w[1] * np.where(
-        np.array([o[0] == "全职妈妈" for o in _OCCUPATIONS]), 1.0, 1.0
-    )
-    occ_p = occ_w / occ_w.sum(axis=1, keepdims=True)
-    occupation = _choice_rows(rng, occ_p, age_group)
-    is_mum = occupation == [o[0] for o in _OCCUPATIONS].index("全职妈妈")
-    occupation = np.where(is_mum & ~female, [o[0] for o in _OCCUPATIONS].index("自由职业"),
-                          occupation)
+    occ_w = np.array([o[3] for o in _OCCUPATIONS]).T  # (3 age groups, n_occ)
+    occupation = _choice_rows(rng, occ_w / occ_w.sum(axis=1, keepdims=True), age_group)
+    occ_names = [o[0] for o in _OCCUPATIONS]
+    is_mum = occupation == occ_names.index("全职妈妈")
+    occupation = np.where(is_mum & ~female, occ_names.index("自由职业"), occupation)
     ind_names: list[str] = []
     ind_base = []
     for o in _OCCUPATIONS:
@@ -759,7 +755,7 @@ def _people(
     phone = [f"{_MOBILE_PREFIXES[a]}{b:08d}" for a, b in zip(prefix, suffix, strict=True)]
     has_email = rng.random(n) < 0.4
     domain = rng.choice(len(_EMAIL_DOMAINS), size=n, p=_EMAIL_DOMAIN_P)
-    qq = rng.choice(np.arange(10_000_000, 3_000_000_000), size=n, replace=False)
+    qq = 10_000_000 + rng.choice(2_990_000_000, size=n, replace=False)
     handles = _random_ids(rng, n, 7, "")
     email = [
         (f"{q}@qq.com" if d == 0 else f"{h.lower().replace('-', '').replace('_', '')}{i}@"
@@ -771,11 +767,8 @@ def _people(
     has_unionid = has_openid & (rng.random(n) < 0.7)
     unionid = _random_ids(rng, n, 27, "o")
     has_push = (platform == 0) & (rng.random(n) < 0.85)
-    push_token = [t.hex() for t in np.frombuffer(rng.bytes(32 * n), dtype="S32")]
-    push_token = [
-        bytes(x).hex()
-        for x in np.frombuffer(rng.bytes(32 * n), dtype=np.uint8).reshape(n, 32)
-    ] if n else []
+    push_token = rng.bytes(32 * n).hex()
+    push_token = [push_token[i * 64:(i + 1) * 64] for i in range(n)]
     has_weibo = rng.random(n) < np.where(female, 0.18, 0.12)
     weibo = rng.integers(1_000_000_000, 7_999_999_999, n)
 
@@ -958,7 +951,6 @@ def _orders(
     floor_us = np.maximum(created // US_PER_DAY * US_PER_DAY, people.signup_us[cust])
     gap = created - floor_us
     cancel = (gap > 15 * US_PER_MIN) & (rng.random(cust.size) < 0.068)
-    back = rng.uniform(5.0, 1.0, cust.size)  # placeholder replaced below
     back = 5 * US_PER_MIN + rng.random(cust.size) * (
         np.minimum(120 * US_PER_MIN, gap - 10 * US_PER_MIN) - 5 * US_PER_MIN
     )
@@ -1270,25 +1262,22 @@ def _events(
     sess_t.append(t)
     # extra early sessions of engaged customers (first week)
     eng = np.flatnonzero(engaged)
-    k = 1 + rng.poisson(1.0, eng.size)
-    c = np.repeat(eng, k)
-    t = s_t[c] + rng.uniform(0.1, PLANTED_WINDOW_DAYS - 0.2, c.size)
-    tday = t.astype(np.int64)
-    t2 = tday + _time_of_day(rng, cal, np.clip(tday, 0, cal.days - 1))
-    t = np.where((t2 > s_t[c] + 0.05) & (t2 < s_t[c] + PLANTED_WINDOW_DAYS - 0.05), t2, t)
-    sess_c.append(c)
-    sess_t.append(t)
-    early_n = n + eng.size  # signup sessions + early sessions are the "early" ones
+    ec = np.repeat(eng, 1 + rng.poisson(1.0, eng.size))
+    et = s_t[ec] + rng.uniform(0.1, PLANTED_WINDOW_DAYS - 0.2, ec.size)
+    eday = et.astype(np.int64)
+    et2 = eday + _time_of_day(rng, cal, np.clip(eday, 0, cal.days - 1))
+    ok = (et2 > s_t[ec] + 0.05) & (et2 < s_t[ec] + PLANTED_WINDOW_DAYS - 0.05)
+    et = np.where(ok, et2, et)
+    sess_c.append(ec)
+    sess_t.append(et)
     sc = np.concatenate(sess_c)
-    st = np.concatenate(sess_t)
-    st_us = np.round(st * US_PER_DAY).astype(np.int64)
+    st_us = np.round(np.concatenate(sess_t) * US_PER_DAY).astype(np.int64)
     fav_p = np.where(engaged, 0.06, 0.025)
     _sessions(rng, ev, people, cat, base, sc, st_us, fav_p)
 
     # --- the planted effect: favourites in the first week (signup + early sessions)
-    early_c = np.r_[sc[:n], c]
-    early_us = np.r_[st_us[:n], st_us[sc.size - c.size:]]
-    assert early_c.size == early_n or eng.size == 0 or True
+    early_c = np.r_[sc[:n], ec]
+    early_us = np.r_[st_us[:n], st_us[sc.size - ec.size:]]
     order = np.lexsort((early_us, early_c))
     early_c, early_us = early_c[order], early_us[order]
     n_fav = np.where(

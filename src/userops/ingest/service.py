@@ -106,6 +106,12 @@ def _one(cur: duckdb.DuckDBPyConnection, sql: str) -> int:
     return int(rows[0][0]) if rows and rows[0][0] is not None else 0
 
 
+_SQL_TYPES = {
+    "text": "VARCHAR", "int": "BIGINT", "posint": "BIGINT", "ts": "TIMESTAMPTZ", "date": "DATE",
+    "list": "VARCHAR[]", "json": "JSON", "enum": "VARCHAR", "gender": "VARCHAR", "tz": "VARCHAR",
+}
+
+
 def _check(cur: duckdb.DuckDBPyConnection, spec: EntitySpec, staged: Staged, fmt: str) -> None:
     """Create ``_typed``: every target column typed, and ``_reason`` (NULL for good rows)."""
     stage_types = {
@@ -132,7 +138,7 @@ def _check(cur: duckdb.DuckDBPyConnection, spec: EntitySpec, staged: Staged, fmt
                 field=column.name,
             )
         else:
-            typed = "NULL"
+            typed = f"NULL::{_SQL_TYPES[column.kind]}"
         selects.append(f"{typed} AS {_q(column.name)}")
     selects.extend(_q(extra) for extra in staged.extras)
     reasons.extend(_row_rules(spec, staged))
@@ -151,7 +157,7 @@ def _check(cur: duckdb.DuckDBPyConnection, spec: EntitySpec, staged: Staged, fmt
             "WHERE s._rec = _typed._rec) WHERE message_id IS NULL"
         )
         cur.execute(
-            "UPDATE _typed SET received_at = timestamp WHERE received_at IS NULL"
+            "UPDATE _typed SET received_at = \"timestamp\" WHERE received_at IS NULL"
         )
 
 

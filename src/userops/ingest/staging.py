@@ -103,14 +103,15 @@ def stage(
         cur.execute(
             f"CREATE TEMP TABLE _lines AS SELECT _line FROM read_csv({src}, "
             "columns={'_line': 'VARCHAR'}, header=false, delim='\\x01', quote='', escape='', "
-            "auto_detect=false, skip_blank_lines=false, strict_mode=false)"
+            "auto_detect=false, strict_mode=false)"
         )
         cur.execute(
-            "CREATE TEMP TABLE _jrec AS SELECT row_number() OVER () AS _rec, _line, "
-            "json_valid(_line) AND json_type(_line) = 'OBJECT' AS _ok FROM _lines"
+            "CREATE TEMP TABLE _jrec AS SELECT *, CASE WHEN _ok THEN _line END AS _j FROM "
+            "(SELECT row_number() OVER () AS _rec, _line, CASE WHEN json_valid(_line) THEN "
+            "json_type(_line) = 'OBJECT' ELSE false END AS _ok FROM _lines)"
         )
         keys = cur.execute(
-            "SELECT DISTINCT unnest(json_keys(_line)) FROM _jrec WHERE _ok"
+            "SELECT DISTINCT unnest(json_keys(_j)) FROM _jrec WHERE _j IS NOT NULL"
         ).fetchall()
         raw_columns = [k[0] for k in keys]
         select_from = "_jrec"
@@ -148,11 +149,11 @@ def stage(
         column = next((c for c in spec.columns if c.name == target), None)
         if fmt == "jsonl":
             if column is not None and column.kind in {"json"}:
-                expr = f"json_extract(_line, {_lit('$.' + raw)})::VARCHAR"
+                expr = f"json_extract(_j, {_lit('$.' + raw)})::VARCHAR"
             elif column is not None and column.kind == "list":
-                expr = f"json_extract(_line, {_lit('$.' + raw)})::VARCHAR"
+                expr = f"json_extract(_j, {_lit('$.' + raw)})::VARCHAR"
             else:
-                expr = f"json_extract_string(_line, {_lit('$.' + raw)})"
+                expr = f"json_extract_string(_j, {_lit('$.' + raw)})"
         elif fmt == "parquet" and column is not None and column.kind in {"ts", "list", "date"}:
             expr = _q(raw)  # keep typed values; the checks below cast as needed
         else:
@@ -210,7 +211,9 @@ def typed_expr(column: Column, stage_types: dict[str, str]) -> tuple[str, str | 
     if kind == "text":
         return raw, None
     if kind in {"int", "posint"}:
-        typed = f"try_cast({raw} AS BIGINT)"
+        # Whole numbers only: DuckDB would round '9.9' to 10, and money must not be guessed.
+        whole = f"regexp_full_match(trim({raw}::VARCHAR), '[+-]?[0-9]+')"
+        typed = f"CASE WHEN {whole} THEN try_cast(trim({raw}::VARCHAR) AS BIGINT) END"
         low = 1 if kind == "posint" else 0
         reason = (
             f"CASE WHEN {raw} IS NOT NULL AND {typed} IS NULL THEN {bad} || 'not an integer: ' "
