@@ -333,6 +333,17 @@ _EVENT_NAMES = ("signup", "page_view", "product_view", "search", "add_to_cart", 
 _PAGES = (("/", "首页"), ("/category", "分类"), ("/promo", "活动会场"), ("/cart", "购物车"),
           ("/me", "我的"), ("/coupons", "领券中心"), ("/live", "直播间"))
 _LANDING_PAGES = (("/landing", "新人专享"), ("/", "首页"), ("/promo", "活动会场"))
+# behaviour knobs (rates per day); (others, engaged) pairs
+_LAMBDA_SHAPE = 0.9  # BG/NBD r
+_LAMBDA_RATE = 100.0  # BG/NBD alpha (days)
+_ENGAGED_LAMBDA_MULT = 1.4
+_ENGAGED_DROPOUT_MULT = 0.35
+_DROPOUT_A_MULT = 1.0
+_HONEYMOON_DAYS = (5.0, 40.0)  # mean length of the early browsing phase
+_HONEYMOON_SESSIONS = (0.25, 0.35)  # sessions per day in the early phase
+_SESSIONS_PER_PURCHASE = (4.0, 6.0)  # browsing sessions per expected purchase while alive
+_VIEWS_PER_SESSION = 2.2
+_FAVORITE_PER_VIEW = (0.025, 0.06)
 _SPRING_FESTIVALS = (dt.date(2024, 2, 10), dt.date(2025, 1, 29), dt.date(2026, 2, 17),
                      dt.date(2027, 2, 6), dt.date(2028, 1, 26))
 _HOUR_WEIGHTS = np.array([2.0, 1.2, 0.6, 0.3, 0.2, 0.3, 0.6, 1.3, 2.2, 2.7, 3.0, 3.2, 3.8,
@@ -729,10 +740,11 @@ def _people(
 
     # --- behaviour (BG/NBD + Gamma-Gamma-like spend), channel quality
     lam_mult = np.array([c.lam_mult for c in _CHANNELS])[channel]
-    lam = rng.gamma(0.9, 1.0 / 100.0, n) * lam_mult * np.where(engaged, 1.4, 1.0)
-    p_a = np.array([c.p_a for c in _CHANNELS])[channel]
+    lam = rng.gamma(_LAMBDA_SHAPE, 1.0 / _LAMBDA_RATE, n) * lam_mult
+    lam = lam * np.where(engaged, _ENGAGED_LAMBDA_MULT, 1.0)
+    p_a = np.array([c.p_a for c in _CHANNELS])[channel] * _DROPOUT_A_MULT
     p_b = np.array([c.p_b for c in _CHANNELS])[channel]
-    p_drop = rng.beta(p_a, p_b) * np.where(engaged, 0.35, 1.0)
+    p_drop = rng.beta(p_a, p_b) * np.where(engaged, _ENGAGED_DROPOUT_MULT, 1.0)
     p_drop = np.where(heavy, p_drop * 0.5, p_drop)
     p_drop = np.clip(p_drop, 1e-3, 0.999)
     buy_p = np.array([c.buy_prob for c in _CHANNELS])[channel] * np.where(engaged, 1.35, 1.0)
@@ -742,7 +754,7 @@ def _people(
         * _INCOME_SPEND[income]
         * np.array([c.spend_mult for c in _CHANNELS])[channel]
     )
-    honeymoon = rng.exponential(1.0, n) * np.where(engaged, 40.0, 5.0)
+    honeymoon = rng.exponential(1.0, n) * np.where(engaged, *_HONEYMOON_DAYS[::-1])
 
     # --- contact points
     ids = [f"c{i + 1:0{max(6, len(str(n)))}d}" for i in range(n)]
@@ -1148,7 +1160,7 @@ def _sessions(
     off = np.where(first, 0, (rng.random(o.size) * dur[o]).astype(np.int64))
     ev.add(cust[o], start[o] + off, _E_PAGE_VIEW, base["page"] + page)
     # product views and what follows from them
-    k = rng.poisson(2.2, n)
+    k = rng.poisson(_VIEWS_PER_SESSION, n)
     o = np.repeat(np.arange(n), k)
     vc = cust[o]
     sku = _pick_popular_skus(rng, cat, _pick_categories(rng, people, vc))
@@ -1250,12 +1262,12 @@ def _events(
     sess_t = [s_t + rng.uniform(5.0, 40.0, n) / 86400.0]  # the signup session
     browse = cal.intensity(0.5)
     # honeymoon phase after signup
-    mu_h = np.where(engaged, 0.35, 0.25) * np.exp(rng.normal(0.0, 0.4, n))
+    mu_h = np.where(engaged, *_HONEYMOON_SESSIONS[::-1]) * np.exp(rng.normal(0.0, 0.4, n))
     c, t = _thinned_times(rng, browse, s_t, np.minimum(s_t + people.honeymoon, days), mu_h)
     sess_c.append(c)
     sess_t.append(t)
     # alive phase of buyers: browsing between orders until some days after the dropout
-    mu_a = 4.0 * people.lam * np.where(engaged, 1.5, 1.0)
+    mu_a = people.lam * np.where(engaged, *_SESSIONS_PER_PURCHASE[::-1])
     c, t = _thinned_times(rng, browse, np.minimum(purchases.first_t, days),
                           np.minimum(purchases.alive_until, days), mu_a)
     sess_c.append(c)
@@ -1272,7 +1284,7 @@ def _events(
     sess_t.append(et)
     sc = np.concatenate(sess_c)
     st_us = np.round(np.concatenate(sess_t) * US_PER_DAY).astype(np.int64)
-    fav_p = np.where(engaged, 0.06, 0.025)
+    fav_p = np.where(engaged, *_FAVORITE_PER_VIEW[::-1])
     _sessions(rng, ev, people, cat, base, sc, st_us, fav_p)
 
     # --- the planted effect: favourites in the first week (signup + early sessions)

@@ -1,0 +1,3 @@
+from userops.cli.main import main
+
+main()
