@@ -33,4 +33,5 @@ def __getattr__(name: str) -> Any:
         return getattr(hub, name)
     raise AttributeError(name)
 
+
 __all__ = ["Hub", "Settings", "__version__", "connect"]

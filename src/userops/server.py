@@ -12,8 +12,8 @@ from fastapi.routing import APIRoute
 
 from userops import __version__
 from userops.api import app as api
-from userops.console import app as console
 from userops.config import Settings
+from userops.console import app as console
 from userops.hub import Hub
 from userops.warehouse import owner
 
@@ -43,8 +43,11 @@ def create_app(settings: Settings, *, public_url: str | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         data_dir = settings.ensure_data_dir()
         with ExitStack() as stack:
-            stack.enter_context(owner.hold(
-                data_dir, on_wait=lambda: log.warning("waiting for a userops command to finish")))
+            stack.enter_context(
+                owner.hold(
+                    data_dir, on_wait=lambda: log.warning("waiting for a userops command to finish")
+                )
+            )
             hub = Hub.open(settings)
             stack.callback(hub.close)
             app.state.hub = hub

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-
 from tests.conftest import write
+
 from userops.auth import service as auth
 from userops.config import Settings
 from userops.hub import connect
@@ -21,15 +21,25 @@ from userops.server import create_app
 def client(settings: Settings, tmp_path: Path) -> Iterator[TestClient]:
     with connect(settings) as hub:
         for entity, text in (
-            ("customers", "customer_id,name,phone,email,consent_sms\n"
-                          "c1,张三,13800000001,a@x.com,granted\nc2,李四,13900000002,,\n"),
-            ("orders", "order_id,customer_id,created_at,paid_at,status,amount_fen\n"
-                       "o1,c1,2025-01-01,2025-01-01,paid,1000\n"
-                       "o2,c1,2025-01-02,2025-01-02,paid,500\n"),
+            (
+                "customers",
+                "customer_id,name,phone,email,consent_sms\n"
+                "c1,张三,13800000001,a@x.com,granted\nc2,李四,13900000002,,\n",
+            ),
+            (
+                "orders",
+                "order_id,customer_id,created_at,paid_at,status,amount_fen\n"
+                "o1,c1,2025-01-01,2025-01-01,paid,1000\n"
+                "o2,c1,2025-01-02,2025-01-02,paid,500\n",
+            ),
         ):
-            import_file(engine=hub.engine, warehouse=hub.warehouse,
-                        rejects_dir=settings.rejects_dir, entity=entity,
-                        path=write(tmp_path / f"{entity}.csv", text))
+            import_file(
+                engine=hub.engine,
+                warehouse=hub.warehouse,
+                rejects_dir=settings.rejects_dir,
+                entity=entity,
+                path=write(tmp_path / f"{entity}.csv", text),
+            )
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 
@@ -53,13 +63,24 @@ def test_customer_360_and_search(client: TestClient) -> None:
     body = client.get("/api/v1/customers/c1", headers=headers).json()
     assert body["profile"]["name"] == "张三"
     assert {c["kind"]: c["value"] for c in body["contact_points"]} == {
-        "phone": "13800000001", "email": "a@x.com"}
+        "phone": "13800000001",
+        "email": "a@x.com",
+    }
     assert body["consents"][0]["channel"] == "sms" and body["consents"][0]["status"] == "granted"
-    assert body["totals"] == {"orders": 2, "paid_fen": 1500, "first_paid_at": body["totals"][
-        "first_paid_at"], "last_paid_at": body["totals"]["last_paid_at"]}
+    assert body["totals"] == {
+        "orders": 2,
+        "paid_fen": 1500,
+        "first_paid_at": body["totals"]["first_paid_at"],
+        "last_paid_at": body["totals"]["last_paid_at"],
+    }
     assert [o["order_id"] for o in body["recent_orders"]] == ["o2", "o1"]
-    for query, expected in (("13900000002", ["c2"]), ("a@x.com", ["c1"]), ("张", ["c1"]),
-                            ("c2", ["c2"]), ("nobody", [])):
+    for query, expected in (
+        ("13900000002", ["c2"]),
+        ("a@x.com", ["c1"]),
+        ("张", ["c1"]),
+        ("c2", ["c2"]),
+        ("nobody", []),
+    ):
         found = client.get("/api/v1/customers", params={"query": query}, headers=headers).json()
         assert [c["customer_id"] for c in found] == expected, query
 
@@ -82,8 +103,11 @@ def test_scopes_and_json_errors(client: TestClient) -> None:
     assert revoked.status_code == 403 and "revoked" in revoked.json()["error"]["message"]
     absent = client.get("/api/v1/customers/zzz", headers=admin)
     assert absent.status_code == 404
-    assert absent.json()["error"] == {"code": "not_found", "message": "no customer 'zzz'",
-                                      "field": "customer_id"}
+    assert absent.json()["error"] == {
+        "code": "not_found",
+        "message": "no customer 'zzz'",
+        "field": "customer_id",
+    }
     bad = client.get("/api/v1/customers", params={"limit": 0}, headers=admin)
     assert bad.status_code == 400 and bad.json()["error"]["field"] == "limit"
 

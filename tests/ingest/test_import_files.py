@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 import sqlalchemy as sa
-
 from tests.conftest import write
+
 from userops.core.errors import InvalidInput
 from userops.customers.models import Consent, ConsentEvent, ContactPoint, Customer
 from userops.hub import Hub
@@ -19,8 +19,14 @@ from userops.ledger import unit_of_work
 
 
 def run(hub: Hub, entity: str, path: Path, **kw):  # type: ignore[no-untyped-def]
-    return import_file(engine=hub.engine, warehouse=hub.warehouse,
-                       rejects_dir=hub.settings.rejects_dir, entity=entity, path=path, **kw)
+    return import_file(
+        engine=hub.engine,
+        warehouse=hub.warehouse,
+        rejects_dir=hub.settings.rejects_dir,
+        entity=entity,
+        path=path,
+        **kw,
+    )
 
 
 CUSTOMERS = """
@@ -40,7 +46,9 @@ def test_customers_rejects_duplicates_and_reimport(hub: Hub, tmp_path: Path) -> 
     with open(first.rejects_file or "", encoding="utf-8") as handle:
         rejects = list(csv.DictReader(handle))
     assert [(r["line"], r["reason"].split(":")[0]) for r in rejects] == [
-        ("3", "birthday"), ("4", "gender")]
+        ("3", "birthday"),
+        ("4", "gender"),
+    ]
     assert rejects[0]["customer_id"] == "c2"
     with unit_of_work(hub.engine) as session:
         c1 = session.get(Customer, "c1")
@@ -48,8 +56,11 @@ def test_customers_rejects_duplicates_and_reimport(hub: Hub, tmp_path: Path) -> 
         assert c1.gender == "male" and c1.interests == ["美妆", "数码"]
         assert c1.attributes == {"vip": "gold"}
         assert c1.signup_at is not None and c1.signup_at.hour == 2  # 10:00 Shanghai = 02:00 UTC
-        phone = session.execute(sa.select(ContactPoint.value).where(
-            ContactPoint.customer_id == "c1", ContactPoint.kind == "phone")).scalar_one()
+        phone = session.execute(
+            sa.select(ContactPoint.value).where(
+                ContactPoint.customer_id == "c1", ContactPoint.kind == "phone"
+            )
+        ).scalar_one()
         assert phone == "13800000001"
         consent = session.get(Consent, ("c1", "sms"))
         assert consent is not None and consent.status == "granted"
@@ -63,15 +74,26 @@ def test_customers_rejects_duplicates_and_reimport(hub: Hub, tmp_path: Path) -> 
 def test_customers_update_counts_only_changes(hub: Hub, tmp_path: Path) -> None:
     run(hub, "customers", write(tmp_path / "a.csv", CUSTOMERS))
     changed = CUSTOMERS.replace("c4,赵六,", "c4,赵六六,").replace(
-        "a@x.com,granted,gold\nc4", "a@x.com,withdrawn,gold\nc4")
+        "a@x.com,granted,gold\nc4", "a@x.com,withdrawn,gold\nc4"
+    )
     result = run(hub, "customers", write(tmp_path / "b.csv", changed))
     assert (result.imported, result.updated) == (0, 2)
     with unit_of_work(hub.engine) as session:
-        history = session.execute(sa.select(ConsentEvent.status).where(
-            ConsentEvent.customer_id == "c1").order_by(ConsentEvent.id)).scalars().all()
+        history = (
+            session.execute(
+                sa.select(ConsentEvent.status)
+                .where(ConsentEvent.customer_id == "c1")
+                .order_by(ConsentEvent.id)
+            )
+            .scalars()
+            .all()
+        )
         assert history == ["granted", "withdrawn"]
-    mirrored = hub.warehouse.cursor().execute(
-        "SELECT count(*) FROM customers WHERE customer_id IN ('c1', 'c4')").fetchall()
+    mirrored = (
+        hub.warehouse.cursor()
+        .execute("SELECT count(*) FROM customers WHERE customer_id IN ('c1', 'c4')")
+        .fetchall()
+    )
     assert mirrored == [(2,)]
 
 
@@ -98,9 +120,14 @@ def test_orders_create_unknown_customers_and_are_idempotent(hub: Hub, tmp_path: 
     assert reasons[5].startswith("created_at: not a timestamp")
     assert reasons[6] == "amount_fen: must be ≥ 0, got -5"
     assert "Expected Number of Columns" in reasons[7]
-    rows = hub.warehouse.cursor().execute(
-        "SELECT order_id, amount_fen, discount_fen, coupon_codes, epoch(paid_at)::BIGINT "
-        "FROM orders ORDER BY order_id").fetchall()
+    rows = (
+        hub.warehouse.cursor()
+        .execute(
+            "SELECT order_id, amount_fen, discount_fen, coupon_codes, epoch(paid_at)::BIGINT "
+            "FROM orders ORDER BY order_id"
+        )
+        .fetchall()
+    )
     assert rows[0] == ("o1", 12345, 0, ["NEW10", "VIP"], 1709258700)
     assert rows[1][2] == 0  # a missing discount is 0
     assert rows[1][4] == 1709345100  # an explicit Z offset is kept
@@ -131,17 +158,32 @@ def test_parquet_and_jsonl_orders(hub: Hub, tmp_path: Path) -> None:
     result = run(hub, "orders", parquet)
     assert (result.imported, result.rejected) == (10, 0)
     lines = [
-        {"order_id": "j1", "customer_id": "c1", "created_at": "2024-05-02T10:00:00+08:00",
-         "paid_at": "2024-05-02T10:01:00+08:00", "status": "PAID", "amount_fen": 990,
-         "coupon_codes": ["A", "B"]},
-        {"order_id": "j2", "customer_id": "c1", "created_at": "2024-05-02", "status": "paid",
-         "paid_at": "2024-05-02", "amount_fen": "9.9"},
+        {
+            "order_id": "j1",
+            "customer_id": "c1",
+            "created_at": "2024-05-02T10:00:00+08:00",
+            "paid_at": "2024-05-02T10:01:00+08:00",
+            "status": "PAID",
+            "amount_fen": 990,
+            "coupon_codes": ["A", "B"],
+        },
+        {
+            "order_id": "j2",
+            "customer_id": "c1",
+            "created_at": "2024-05-02",
+            "status": "paid",
+            "paid_at": "2024-05-02",
+            "amount_fen": "9.9",
+        },
     ]
     jsonl = write(tmp_path / "orders.jsonl", "\n".join(json.dumps(x) for x in lines) + "\n")
     result = run(hub, "orders", jsonl)
     assert (result.imported, result.rejected) == (1, 1)
-    stored = hub.warehouse.cursor().execute(
-        "SELECT status, coupon_codes FROM orders WHERE order_id = 'j1'").fetchall()
+    stored = (
+        hub.warehouse.cursor()
+        .execute("SELECT status, coupon_codes FROM orders WHERE order_id = 'j1'")
+        .fetchall()
+    )
     assert stored == [("paid", ["A", "B"])]
 
 
@@ -154,38 +196,83 @@ def test_bad_files_are_errors_that_explain(hub: Hub, tmp_path: Path) -> None:
         run(hub, "ordrs", write(tmp_path / "y.csv", "a\n1\n"))
     with pytest.raises(InvalidInput, match="no rows"):
         run(hub, "orders", write(tmp_path / "header.csv", "order_id,customer_id\n"))
-    mapped = run(hub, "orders", write(tmp_path / "m.csv",
-                 "订单号,会员,created_at,paid_at,status,amount_fen\n"
-                 "m1,c1,2024-01-01,2024-01-01,paid,1\n"),
-                 mapping={"订单号": "order_id", "会员": "customer_id"})
+    mapped = run(
+        hub,
+        "orders",
+        write(
+            tmp_path / "m.csv",
+            "订单号,会员,created_at,paid_at,status,amount_fen\n"
+            "m1,c1,2024-01-01,2024-01-01,paid,1\n",
+        ),
+        mapping={"订单号": "order_id", "会员": "customer_id"},
+    )
     assert mapped.imported == 1
     assert hub.warehouse.count("orders") == 1  # the refused files stored nothing
 
 
 def test_items_and_spend(hub: Hub, tmp_path: Path) -> None:
-    items = run(hub, "order-items", write(tmp_path / "items.csv",
-                "order_id,sku,product_name,category,quantity,price_fen\n"
-                "o1,s1,口红,美妆,2,9900\no1,s2,面霜,美妆,0,100\no1,s1,口红,美妆,3,9900\n"))
+    items = run(
+        hub,
+        "order-items",
+        write(
+            tmp_path / "items.csv",
+            "order_id,sku,product_name,category,quantity,price_fen\n"
+            "o1,s1,口红,美妆,2,9900\no1,s2,面霜,美妆,0,100\no1,s1,口红,美妆,3,9900\n",
+        ),
+    )
     assert (items.imported, items.rejected, items.duplicates) == (1, 1, 1)
     assert hub.warehouse.cursor().execute("SELECT quantity FROM order_items").fetchall() == [(3,)]
-    spend = run(hub, "spend", write(tmp_path / "spend.csv",
-                "date,channel,spend_fen,impressions,clicks\n2024-01-01,douyin,100000,5000,300\n"
-                "2024-01-02,douyin,abc,1,1\n"))
+    spend = run(
+        hub,
+        "spend",
+        write(
+            tmp_path / "spend.csv",
+            "date,channel,spend_fen,impressions,clicks\n2024-01-01,douyin,100000,5000,300\n"
+            "2024-01-02,douyin,abc,1,1\n",
+        ),
+    )
     assert (spend.imported, spend.rejected) == (1, 1)
 
 
 EVENTS = [
-    {"type": "page", "anonymousId": "anon-1", "messageId": "m1", "name": "home",
-     "timestamp": "2024-03-01T10:00:00+08:00", "context": {"campaign": {"source": "douyin"}}},
-    {"type": "track", "anonymousId": "anon-1", "event": "product_view", "messageId": "m2",
-     "timestamp": "2024-03-01T10:01:00+08:00", "properties": {"sku": "s1"}},
-    {"type": "identify", "anonymousId": "anon-1", "userId": "u1", "messageId": "m3",
-     "timestamp": "2024-03-01T10:02:00+08:00",
-     "traits": {"name": "赵六", "email": "z@x.com", "createdAt": "2024-03-01T10:02:00+08:00"}},
-    {"type": "track", "userId": "old-u", "event": "favorite", "messageId": "m4",
-     "timestamp": "2024-02-01T10:00:00+08:00"},
-    {"type": "alias", "previousId": "old-u", "userId": "u1", "messageId": "m5",
-     "timestamp": "2024-03-02T10:00:00+08:00"},
+    {
+        "type": "page",
+        "anonymousId": "anon-1",
+        "messageId": "m1",
+        "name": "home",
+        "timestamp": "2024-03-01T10:00:00+08:00",
+        "context": {"campaign": {"source": "douyin"}},
+    },
+    {
+        "type": "track",
+        "anonymousId": "anon-1",
+        "event": "product_view",
+        "messageId": "m2",
+        "timestamp": "2024-03-01T10:01:00+08:00",
+        "properties": {"sku": "s1"},
+    },
+    {
+        "type": "identify",
+        "anonymousId": "anon-1",
+        "userId": "u1",
+        "messageId": "m3",
+        "timestamp": "2024-03-01T10:02:00+08:00",
+        "traits": {"name": "赵六", "email": "z@x.com", "createdAt": "2024-03-01T10:02:00+08:00"},
+    },
+    {
+        "type": "track",
+        "userId": "old-u",
+        "event": "favorite",
+        "messageId": "m4",
+        "timestamp": "2024-02-01T10:00:00+08:00",
+    },
+    {
+        "type": "alias",
+        "previousId": "old-u",
+        "userId": "u1",
+        "messageId": "m5",
+        "timestamp": "2024-03-02T10:00:00+08:00",
+    },
     {"type": "track", "userId": "u1", "event": "order_paid", "timestamp": "2024-03-02T11:00:00Z"},
 ]
 
@@ -204,7 +291,9 @@ def test_events_stitch_identities_and_merge(hub: Hub, tmp_path: Path) -> None:
         assert view.profile.name == "赵六" and not view.profile.placeholder
         assert [c.value for c in view.contact_points] == ["z@x.com"]
         assert {(m.from_kind, m.from_value, m.reason) for m in view.merges} == {
-            ("anonymous_id", "anon-1", "identify"), ("user_id", "old-u", "alias")}
+            ("anonymous_id", "anon-1", "identify"),
+            ("user_id", "old-u", "alias"),
+        }
         assert len(view.merges) == 2  # the re-import recorded nothing twice
         # events before the identify (anonymous) and under the old id count for u1
         assert {e.message_id for e in view.recent_events} >= {"m1", "m2", "m4"}

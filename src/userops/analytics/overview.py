@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import ibis
 import ibis.expr.types as ir
 
 from userops.analytics import queries
@@ -37,6 +38,15 @@ def overview(
         raise InvalidInput(f"days must be between 1 and {MAX_DAYS}, got {days}", field="days")
     tz = ZoneInfo(timezone)
     con = warehouse.ibis()
+    try:
+        return _overview(con, timezone=timezone, tz=tz, days=days, today=today)
+    finally:
+        con.disconnect()  # closes this thread's cursor only, not the warehouse
+
+
+def _overview(
+    con: ibis.BaseBackend, *, timezone: str, tz: ZoneInfo, days: int, today: date | None
+) -> Overview:
     end = today or _latest_day(con, timezone) or utcnow().astimezone(tz).date()
     start = end - timedelta(days=days - 1)
     since, until = local_midnight_utc(start, tz), local_midnight_utc(end + timedelta(days=1), tz)
@@ -70,7 +80,7 @@ def overview(
     return Overview(timezone=timezone, start=start, end=end, totals=totals, series=series)
 
 
-def _latest_day(con: Any, timezone: str) -> date | None:
+def _latest_day(con: ibis.BaseBackend, timezone: str) -> date | None:
     row = _rows(queries.latest_days(con, timezone))[0]
     found = [d for d in (row["last_paid_day"], row["last_signup_day"]) if d is not None]
     return max(found) if found else None

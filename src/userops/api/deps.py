@@ -45,8 +45,7 @@ def bearer_key(request: Request) -> str:
             user = ""
         if user:
             return user
-    raise Unauthorized("an API key is required (Authorization: Bearer KEY)",
-                       field="authorization")
+    raise Unauthorized("an API key is required (Authorization: Bearer KEY)", field="authorization")
 
 
 def require(scope: str) -> Callable[..., KeyRead]:

@@ -29,8 +29,15 @@ def create_key(session: Session, *, scope: str, name: str | None = None) -> Crea
         raise InvalidInput(f"unknown scope {scope!r}; known: {', '.join(SCOPES)}", field="scope")
     prefix = f"uo_{scope[0]}_{secrets.token_hex(4)}"
     key = f"{prefix}_{secrets.token_urlsafe(32)}"
-    session.add(ApiKey(prefix=prefix, key_hash=_digest(key), scope=scope, name=name,
-                       created_at=datetime.now(UTC)))
+    session.add(
+        ApiKey(
+            prefix=prefix,
+            key_hash=_digest(key),
+            scope=scope,
+            name=name,
+            created_at=datetime.now(UTC),
+        )
+    )
     session.flush()
     return CreatedKey(key=key, scope=scope, prefix=prefix)
 
@@ -45,8 +52,9 @@ def verify_key(session: Session, key: str, *, needs: str) -> KeyRead:
         raise Forbidden("this API key was revoked", field="authorization")
     allowed = {"read": {"read", "admin"}, "write": {"write", "admin"}, "admin": {"admin"}}[needs]
     if record.scope not in allowed:
-        raise Forbidden(f"a {record.scope} key may not do this (needs {needs})",
-                        field="authorization")
+        raise Forbidden(
+            f"a {record.scope} key may not do this (needs {needs})", field="authorization"
+        )
     return KeyRead.model_validate(record, from_attributes=True)
 
 
@@ -75,15 +83,20 @@ def create_admin(session: Session, *, username: str, password: str) -> None:
     exists = session.execute(sa.select(AdminUser.id).where(AdminUser.username == username)).first()
     if exists:
         raise Conflict(f"admin {username!r} exists", field="username")
-    session.add(AdminUser(username=username, password_hash=_hasher.hash(password),
-                          created_at=datetime.now(UTC)))
+    session.add(
+        AdminUser(
+            username=username, password_hash=_hasher.hash(password), created_at=datetime.now(UTC)
+        )
+    )
     session.flush()
 
 
 def set_password(session: Session, *, username: str, password: str) -> None:
     if len(password) < 8:
         raise InvalidInput("the password needs at least 8 characters", field="password")
-    user = session.execute(sa.select(AdminUser).where(AdminUser.username == username)).scalar_one_or_none()
+    user = session.execute(
+        sa.select(AdminUser).where(AdminUser.username == username)
+    ).scalar_one_or_none()
     if user is None:
         raise NotFound(f"no admin {username!r}", field="username")
     user.password_hash = _hasher.hash(password)
@@ -91,7 +104,9 @@ def set_password(session: Session, *, username: str, password: str) -> None:
 
 
 def check_login(session: Session, *, username: str, password: str) -> bool:
-    user = session.execute(sa.select(AdminUser).where(AdminUser.username == username)).scalar_one_or_none()
+    user = session.execute(
+        sa.select(AdminUser).where(AdminUser.username == username)
+    ).scalar_one_or_none()
     if user is None:
         _hasher.hash(password)  # same cost whether or not the user exists
         return False

@@ -25,8 +25,11 @@ app.add_typer(keys_app, name="keys")
 
 DataDir = Annotated[
     Path | None,
-    typer.Option("--data-dir", help="Data directory (default: USEROPS_DATA_DIR or ./userops-data)",
-                 show_default=False),
+    typer.Option(
+        "--data-dir",
+        help="Data directory (default: USEROPS_DATA_DIR or ./userops-data)",
+        show_default=False,
+    ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 
@@ -50,11 +53,14 @@ def fail(exc: UseropsError, *, as_json: bool) -> None:
 
 @app.command("import")
 def import_(
-    entity: Annotated[str, typer.Argument(help="customers | orders | order-items | events | "
-                                                 "spend | cdnow")],
+    entity: Annotated[
+        str, typer.Argument(help="customers | orders | order-items | events | spend | cdnow")
+    ],
     file: Annotated[Path, typer.Argument(help="CSV, Parquet or JSONL file")],
-    mapping: Annotated[list[str] | None, typer.Option(
-        "--map", help="Rename a column of the file: SOURCE=TARGET (repeatable).")] = None,
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="Rename a column of the file: SOURCE=TARGET (repeatable)."),
+    ] = None,
     fmt: Annotated[str | None, typer.Option("--format", help="csv | parquet | jsonl")] = None,
     data_dir: DataDir = None,
     as_json: Json = False,
@@ -63,16 +69,21 @@ def import_(
     settings = settings_for(data_dir)
     try:
         if entity not in ENTITY_NAMES:
-            raise UseropsError(f"unknown entity {entity!r}; known: {', '.join(ENTITY_NAMES)}",
-                               field="entity")
+            raise UseropsError(
+                f"unknown entity {entity!r}; known: {', '.join(ENTITY_NAMES)}", field="entity"
+            )
         pairs: dict[str, str] = {}
         for item in mapping or []:
             source, sep, target = item.partition("=")
             if not sep or not source or not target:
                 raise UseropsError(f"--map needs SOURCE=TARGET, got {item!r}", field="map")
             pairs[source] = target
-        params: dict[str, Any] = {"entity": entity, "path": str(file.expanduser().resolve()),
-                                  "format": fmt, "mapping": pairs}
+        params: dict[str, Any] = {
+            "entity": entity,
+            "path": str(file.expanduser().resolve()),
+            "format": fmt,
+            "mapping": pairs,
+        }
         with StepProgress(enabled=sys.stderr.isatty() or not as_json) as progress:
             result = dispatch.run(settings, "import", params, progress)
     except UseropsError as exc:
@@ -199,8 +210,16 @@ def demo(
 
     settings = settings_for(data_dir)
     try:
-        run_demo(settings, customers=customers, days=days, seed=seed, serve=not no_serve,
-                 host=host, port=port, as_json=as_json)
+        run_demo(
+            settings,
+            customers=customers,
+            days=days,
+            seed=seed,
+            serve=not no_serve,
+            host=host,
+            port=port,
+            as_json=as_json,
+        )
     except UseropsError as exc:
         fail(exc, as_json=as_json)
 

@@ -32,6 +32,8 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
     url = console_url(host, port)
     out.print(f"[bold green]userops console:[/] {url}/   API docs: {url}/docs")
     if generated:
-        out.print(f"[bold]first admin created[/]: user [cyan]admin[/], password "
-                  f"[cyan]{generated}[/] (shown once; stored argon2-hashed)")
+        out.print(
+            f"[bold]first admin created[/]: user [cyan]admin[/], password "
+            f"[cyan]{generated}[/] (shown once; stored argon2-hashed)"
+        )
     uvicorn.run(create_app(settings, public_url=url), host=host, port=port, log_level="warning")

@@ -49,25 +49,32 @@ def upsert_profiles(
     carry; with ``partial`` a missing (None) value keeps the stored one. Returns (new, updated)."""
     fields = [f for f in PROFILE_FIELDS if f in fields]
     customers = Customer.__table__
-    temp = _temp_table(session, [sa.Column("customer_id", sa.String(128), primary_key=True)]
-                       + [_customer_column(f) for f in fields])
+    temp = _temp_table(
+        session,
+        [sa.Column("customer_id", sa.String(128), primary_key=True)]
+        + [_customer_column(f) for f in fields],
+    )
     try:
         _fill(session, temp, [{k: r.get(k) for k in ("customer_id", *fields)} for r in rows])
         src = temp.c
-        inserted = session.execute(
-            sa.insert(customers)
-            .from_select(
-                ["customer_id", *fields, "placeholder", "created_at", "updated_at"],
-                sa.select(
-                    src.customer_id,
-                    *(src[f] for f in fields),
-                    sa.false(),
-                    sa.literal(now, Customer.__table__.c.created_at.type),
-                    sa.literal(now, Customer.__table__.c.updated_at.type),
-                ).where(~sa.exists().where(customers.c.customer_id == src.customer_id)),
+        inserted = (
+            session.execute(
+                sa.insert(customers)
+                .from_select(
+                    ["customer_id", *fields, "placeholder", "created_at", "updated_at"],
+                    sa.select(
+                        src.customer_id,
+                        *(src[f] for f in fields),
+                        sa.false(),
+                        sa.literal(now, Customer.__table__.c.created_at.type),
+                        sa.literal(now, Customer.__table__.c.updated_at.type),
+                    ).where(~sa.exists().where(customers.c.customer_id == src.customer_id)),
+                )
+                .returning(customers.c.customer_id)
             )
-            .returning(customers.c.customer_id)
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         new_ids = set(inserted)
         changed: list[Any] = [customers.c.placeholder.is_(True)]
         values: dict[str, Any] = {"placeholder": False, "updated_at": now}
@@ -75,13 +82,17 @@ def upsert_profiles(
             value = sa.func.coalesce(src[f], customers.c[f]) if partial else src[f]
             values[f] = value
             changed.append(customers.c[f].is_distinct_from(value))
-        updated = session.execute(
-            sa.update(customers)
-            .where(customers.c.customer_id == src.customer_id)
-            .where(sa.or_(*changed))
-            .values(values)
-            .returning(customers.c.customer_id)
-        ).scalars().all()
+        updated = (
+            session.execute(
+                sa.update(customers)
+                .where(customers.c.customer_id == src.customer_id)
+                .where(sa.or_(*changed))
+                .values(values)
+                .returning(customers.c.customer_id)
+            )
+            .scalars()
+            .all()
+        )
     finally:
         _drop(session, temp)
     return new_ids, set(updated) - new_ids
@@ -95,31 +106,45 @@ def upsert_contacts(
     payload = [{"customer_id": c, "kind": k, "value": v} for c, k, v in rows if v]
     if not payload:
         return set()
-    temp = _temp_table(session, [
-        sa.Column("customer_id", sa.String(128)),
-        sa.Column("kind", sa.String(32)),
-        sa.Column("value", sa.String(256)),
-    ])
+    temp = _temp_table(
+        session,
+        [
+            sa.Column("customer_id", sa.String(128)),
+            sa.Column("kind", sa.String(32)),
+            sa.Column("value", sa.String(256)),
+        ],
+    )
     try:
         _fill(session, temp, payload)
         src = temp.c
         match = sa.and_(contacts.c.customer_id == src.customer_id, contacts.c.kind == src.kind)
-        updated = session.execute(
-            sa.update(contacts)
-            .where(match, contacts.c.value != src.value)
-            .values(value=src.value, updated_at=now)
-            .returning(contacts.c.customer_id)
-        ).scalars().all()
-        inserted = session.execute(
-            sa.insert(contacts)
-            .from_select(
-                ["customer_id", "kind", "value", "updated_at"],
-                sa.select(src.customer_id, src.kind, src.value,
-                          sa.literal(now, contacts.c.updated_at.type))
-                .where(~sa.exists().where(match)),
+        updated = (
+            session.execute(
+                sa.update(contacts)
+                .where(match, contacts.c.value != src.value)
+                .values(value=src.value, updated_at=now)
+                .returning(contacts.c.customer_id)
             )
-            .returning(contacts.c.customer_id)
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
+        inserted = (
+            session.execute(
+                sa.insert(contacts)
+                .from_select(
+                    ["customer_id", "kind", "value", "updated_at"],
+                    sa.select(
+                        src.customer_id,
+                        src.kind,
+                        src.value,
+                        sa.literal(now, contacts.c.updated_at.type),
+                    ).where(~sa.exists().where(match)),
+                )
+                .returning(contacts.c.customer_id)
+            )
+            .scalars()
+            .all()
+        )
     finally:
         _drop(session, temp)
     return set(updated) | set(inserted)
@@ -138,29 +163,43 @@ def record_consents(
     if not payload:
         return set()
     consents, history = Consent.__table__, ConsentEvent.__table__
-    temp = _temp_table(session, [
-        sa.Column("customer_id", sa.String(128)),
-        sa.Column("channel", sa.String(32)),
-        sa.Column("status", sa.String(16)),
-    ])
+    temp = _temp_table(
+        session,
+        [
+            sa.Column("customer_id", sa.String(128)),
+            sa.Column("channel", sa.String(32)),
+            sa.Column("status", sa.String(16)),
+        ],
+    )
     try:
         _fill(session, temp, payload)
         src = temp.c
-        match = sa.and_(consents.c.customer_id == src.customer_id,
-                        consents.c.channel == src.channel)
-        moved = sa.select(src.customer_id, src.channel, src.status).where(
-            ~sa.exists().where(match, consents.c.status == src.status)
-        ).subquery()
-        changed = session.execute(
-            sa.insert(history)
-            .from_select(
-                ["customer_id", "channel", "status", "source", "recorded_at"],
-                sa.select(moved.c.customer_id, moved.c.channel, moved.c.status,
-                          sa.literal(source, history.c.source.type),
-                          sa.literal(now, history.c.recorded_at.type)),
+        match = sa.and_(
+            consents.c.customer_id == src.customer_id, consents.c.channel == src.channel
+        )
+        moved = (
+            sa.select(src.customer_id, src.channel, src.status)
+            .where(~sa.exists().where(match, consents.c.status == src.status))
+            .subquery()
+        )
+        changed = (
+            session.execute(
+                sa.insert(history)
+                .from_select(
+                    ["customer_id", "channel", "status", "source", "recorded_at"],
+                    sa.select(
+                        moved.c.customer_id,
+                        moved.c.channel,
+                        moved.c.status,
+                        sa.literal(source, history.c.source.type),
+                        sa.literal(now, history.c.recorded_at.type),
+                    ),
+                )
+                .returning(history.c.customer_id)
             )
-            .returning(history.c.customer_id)
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         session.execute(
             sa.update(consents)
             .where(match, consents.c.status != src.status)
@@ -169,10 +208,13 @@ def record_consents(
         session.execute(
             sa.insert(consents).from_select(
                 ["customer_id", "channel", "status", "source", "recorded_at"],
-                sa.select(src.customer_id, src.channel, src.status,
-                          sa.literal(source, consents.c.source.type),
-                          sa.literal(now, consents.c.recorded_at.type))
-                .where(~sa.exists().where(match)),
+                sa.select(
+                    src.customer_id,
+                    src.channel,
+                    src.status,
+                    sa.literal(source, consents.c.source.type),
+                    sa.literal(now, consents.c.recorded_at.type),
+                ).where(~sa.exists().where(match)),
             )
         )
     finally:
@@ -189,17 +231,23 @@ def ensure_exist(session: Session, customer_ids: Sequence[str], *, now: datetime
     try:
         _fill(session, temp, [{"customer_id": c} for c in dict.fromkeys(customer_ids)])
         src = temp.c
-        created = session.execute(
-            sa.insert(customers)
-            .from_select(
-                ["customer_id", "placeholder", "created_at", "updated_at"],
-                sa.select(src.customer_id, sa.true(),
-                          sa.literal(now, customers.c.created_at.type),
-                          sa.literal(now, customers.c.updated_at.type))
-                .where(~sa.exists().where(customers.c.customer_id == src.customer_id)),
+        created = (
+            session.execute(
+                sa.insert(customers)
+                .from_select(
+                    ["customer_id", "placeholder", "created_at", "updated_at"],
+                    sa.select(
+                        src.customer_id,
+                        sa.true(),
+                        sa.literal(now, customers.c.created_at.type),
+                        sa.literal(now, customers.c.updated_at.type),
+                    ).where(~sa.exists().where(customers.c.customer_id == src.customer_id)),
+                )
+                .returning(customers.c.customer_id)
             )
-            .returning(customers.c.customer_id)
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     finally:
         _drop(session, temp)
     return set(created)

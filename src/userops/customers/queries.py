@@ -36,6 +36,8 @@ def order_totals(con: ibis.BaseBackend, customer_ids: Sequence[str]) -> ir.Table
     orders = con.table("orders")
     paid = orders.filter(orders.customer_id.isin(list(customer_ids)), orders.status == "paid")
     return paid.aggregate(
-        orders=paid.count(), paid_fen=paid.amount_fen.sum(), first_paid_at=paid.paid_at.min(),
+        orders=paid.count(),
+        paid_fen=paid.amount_fen.sum(),
+        first_paid_at=paid.paid_at.min(),
         last_paid_at=paid.paid_at.max(),
     )

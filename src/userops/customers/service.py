@@ -21,14 +21,14 @@ from userops.customers.models import Consent, ContactPoint, Customer, Identity, 
 from userops.customers.schemas import (
     CONTACT_KINDS,
     MIRRORED_FIELDS,
-    Customer360,
     ConsentRead,
     ContactPointRead,
+    Customer360,
     CustomerSummary,
+    EventRead,
     MergeRead,
     OrderRead,
     OrderTotals,
-    EventRead,
     ProfileRead,
 )
 from userops.warehouse import Warehouse
@@ -62,7 +62,9 @@ def upsert_profiles(
     return new, touched - new
 
 
-def create_placeholders(session: Session, customer_ids: Sequence[str], *, now: datetime) -> set[str]:
+def create_placeholders(
+    session: Session, customer_ids: Sequence[str], *, now: datetime
+) -> set[str]:
     """Customers named by an order or event before their profile arrived."""
     created: set[str] = set()
     for start in range(0, len(customer_ids), _CHUNK):
@@ -115,7 +117,9 @@ def mirror(session: Session, warehouse: Warehouse, customer_ids: Sequence[str]) 
         with warehouse.write() as cur:
             cur.register("_gone", gone)
             cur.register("_mirror", table)
-            cur.execute("DELETE FROM customers WHERE customer_id IN (SELECT customer_id FROM _gone)")
+            cur.execute(
+                "DELETE FROM customers WHERE customer_id IN (SELECT customer_id FROM _gone)"
+            )
             cur.execute("INSERT INTO customers SELECT * FROM _mirror")
             cur.unregister("_gone")
             cur.unregister("_mirror")
@@ -138,11 +142,14 @@ def resolve(session: Session, *, user_id: str | None, anonymous_id: str | None) 
     to the surviving customer."""
     customer_id: str | None = None
     if user_id:
-        customer_id = session.execute(
-            sa.select(Identity.customer_id).where(
-                Identity.kind == "user_id", Identity.value == user_id
-            )
-        ).scalar_one_or_none() or user_id
+        customer_id = (
+            session.execute(
+                sa.select(Identity.customer_id).where(
+                    Identity.kind == "user_id", Identity.value == user_id
+                )
+            ).scalar_one_or_none()
+            or user_id
+        )
     elif anonymous_id:
         customer_id = session.execute(
             sa.select(Identity.customer_id).where(
@@ -176,11 +183,25 @@ def link_anonymous(
         ).first()
         if exists:
             continue
-        session.add(Identity(kind="anonymous_id", value=anonymous_id, customer_id=customer_id,
-                             source=source, linked_at=at))
-        session.add(Merge(into_customer_id=customer_id, from_kind="anonymous_id",
-                          from_value=anonymous_id, reason="identify", message_id=message_id,
-                          merged_at=at))
+        session.add(
+            Identity(
+                kind="anonymous_id",
+                value=anonymous_id,
+                customer_id=customer_id,
+                source=source,
+                linked_at=at,
+            )
+        )
+        session.add(
+            Merge(
+                into_customer_id=customer_id,
+                from_kind="anonymous_id",
+                from_value=anonymous_id,
+                reason="identify",
+                message_id=message_id,
+                merged_at=at,
+            )
+        )
         session.flush()
         linked.append(customer_id)
     return linked
@@ -198,9 +219,12 @@ def alias(
     """Segment ``alias``: ``previous_id`` (an anonymous id or an older user id) becomes ``user_id``.
     A customer under the previous id is merged into the new one; its identities move, its row
     stays with ``merged_into`` set, and the merge is recorded. Returns the customers changed."""
-    if message_id and session.execute(
-        sa.select(Merge.id).where(Merge.message_id == message_id, Merge.reason == "alias")
-    ).first():
+    if (
+        message_id
+        and session.execute(
+            sa.select(Merge.id).where(Merge.message_id == message_id, Merge.reason == "alias")
+        ).first()
+    ):
         return []  # this alias was applied before (an import re-run or an SDK retry)
     target = resolve(session, user_id=user_id, anonymous_id=None) or user_id
     previous = session.get(Customer, previous_id)
@@ -209,25 +233,64 @@ def alias(
         previous.merged_into = target
         previous.updated_at = at
         session.execute(
-            sa.update(Identity).where(Identity.customer_id == previous.customer_id)
+            sa.update(Identity)
+            .where(Identity.customer_id == previous.customer_id)
             .values(customer_id=target)
         )
-        if session.execute(sa.select(Identity.id).where(
-            Identity.kind == "user_id", Identity.value == previous_id)).first() is None:
-            session.add(Identity(kind="user_id", value=previous_id, customer_id=target,
-                                 source=source, linked_at=at))
-        session.add(Merge(into_customer_id=target, from_kind="user_id", from_value=previous_id,
-                          reason="alias", message_id=message_id, merged_at=at))
+        if (
+            session.execute(
+                sa.select(Identity.id).where(
+                    Identity.kind == "user_id", Identity.value == previous_id
+                )
+            ).first()
+            is None
+        ):
+            session.add(
+                Identity(
+                    kind="user_id",
+                    value=previous_id,
+                    customer_id=target,
+                    source=source,
+                    linked_at=at,
+                )
+            )
+        session.add(
+            Merge(
+                into_customer_id=target,
+                from_kind="user_id",
+                from_value=previous_id,
+                reason="alias",
+                message_id=message_id,
+                merged_at=at,
+            )
+        )
         changed.append(previous.customer_id)
     elif previous is None:
-        exists = session.execute(sa.select(Identity.id).where(
-            Identity.kind == "anonymous_id", Identity.value == previous_id)).first()
+        exists = session.execute(
+            sa.select(Identity.id).where(
+                Identity.kind == "anonymous_id", Identity.value == previous_id
+            )
+        ).first()
         if exists is None:
-            session.add(Identity(kind="anonymous_id", value=previous_id, customer_id=target,
-                                 source=source, linked_at=at))
-            session.add(Merge(into_customer_id=target, from_kind="anonymous_id",
-                              from_value=previous_id, reason="alias", message_id=message_id,
-                              merged_at=at))
+            session.add(
+                Identity(
+                    kind="anonymous_id",
+                    value=previous_id,
+                    customer_id=target,
+                    source=source,
+                    linked_at=at,
+                )
+            )
+            session.add(
+                Merge(
+                    into_customer_id=target,
+                    from_kind="anonymous_id",
+                    from_value=previous_id,
+                    reason="alias",
+                    message_id=message_id,
+                    merged_at=at,
+                )
+            )
     session.flush()
     return changed
 
@@ -292,34 +355,46 @@ def search(session: Session, query: str, *, limit: int = 20) -> list[CustomerSum
     """By customer id, phone, email (exact) or name (prefix)."""
     query = query.strip()
     if not query:
-        rows = session.execute(
-            sa.select(Customer).where(Customer.merged_into.is_(None))
-            .order_by(Customer.signup_at.desc().nulls_last(), Customer.customer_id).limit(limit)
-        ).scalars().all()
+        rows = (
+            session.execute(
+                sa.select(Customer)
+                .where(Customer.merged_into.is_(None))
+                .order_by(Customer.signup_at.desc().nulls_last(), Customer.customer_id)
+                .limit(limit)
+            )
+            .scalars()
+            .all()
+        )
     else:
         by_contact = sa.select(ContactPoint.customer_id).where(
             ContactPoint.kind.in_(("phone", "email", "wechat_openid")),
             ContactPoint.value == query,
         )
-        rows = session.execute(
-            sa.select(Customer)
-            .where(
-                sa.or_(
-                    Customer.customer_id == query,
-                    Customer.customer_id.in_(by_contact),
-                    Customer.name.startswith(query, autoescape=True),
+        rows = (
+            session.execute(
+                sa.select(Customer)
+                .where(
+                    sa.or_(
+                        Customer.customer_id == query,
+                        Customer.customer_id.in_(by_contact),
+                        Customer.name.startswith(query, autoescape=True),
+                    )
                 )
+                .order_by(Customer.customer_id)
+                .limit(limit)
             )
-            .order_by(Customer.customer_id)
-            .limit(limit)
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     return [CustomerSummary.model_validate(r, from_attributes=True) for r in rows]
 
 
 def count(session: Session) -> int:
-    return int(session.execute(
-        sa.select(sa.func.count()).select_from(Customer).where(Customer.merged_into.is_(None))
-    ).scalar_one())
+    return int(
+        session.execute(
+            sa.select(sa.func.count()).select_from(Customer).where(Customer.merged_into.is_(None))
+        ).scalar_one()
+    )
 
 
 def customer_360(

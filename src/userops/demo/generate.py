@@ -335,15 +335,15 @@ _PAGES = (("/", "首页"), ("/category", "分类"), ("/promo", "活动会场"), 
 _LANDING_PAGES = (("/landing", "新人专享"), ("/", "首页"), ("/promo", "活动会场"))
 # behaviour knobs (rates per day); (others, engaged) pairs
 _LAMBDA_SHAPE = 0.9  # BG/NBD r
-_LAMBDA_RATE = 100.0  # BG/NBD alpha (days)
+_LAMBDA_RATE = 85.0  # BG/NBD alpha (days)
 _ENGAGED_LAMBDA_MULT = 1.4
 _ENGAGED_DROPOUT_MULT = 0.35
-_DROPOUT_A_MULT = 1.0
-_HONEYMOON_DAYS = (5.0, 40.0)  # mean length of the early browsing phase
-_HONEYMOON_SESSIONS = (0.25, 0.35)  # sessions per day in the early phase
-_SESSIONS_PER_PURCHASE = (4.0, 6.0)  # browsing sessions per expected purchase while alive
-_VIEWS_PER_SESSION = 2.2
-_FAVORITE_PER_VIEW = (0.025, 0.06)
+_DROPOUT_A_MULT = 1.3
+_HONEYMOON_DAYS = (4.0, 20.0)  # mean length of the early browsing phase
+_HONEYMOON_SESSIONS = (1.0, 0.7)  # sessions per day in the early phase
+_SESSIONS_PER_PURCHASE = (1.5, 4.0)  # browsing sessions per expected purchase while alive
+_VIEWS_PER_SESSION = 3.5
+_FAVORITE_PER_VIEW = (0.015, 0.05)
 _SPRING_FESTIVALS = (dt.date(2024, 2, 10), dt.date(2025, 1, 29), dt.date(2026, 2, 17),
                      dt.date(2027, 2, 6), dt.date(2028, 1, 26))
 _HOUR_WEIGHTS = np.array([2.0, 1.2, 0.6, 0.3, 0.2, 0.3, 0.6, 1.3, 2.2, 2.7, 3.0, 3.2, 3.8,
@@ -754,7 +754,7 @@ def _people(
         * _INCOME_SPEND[income]
         * np.array([c.spend_mult for c in _CHANNELS])[channel]
     )
-    honeymoon = rng.exponential(1.0, n) * np.where(engaged, *_HONEYMOON_DAYS[::-1])
+    honeymoon = rng.exponential(1.0, n) * np.where(engaged, _HONEYMOON_DAYS[1], _HONEYMOON_DAYS[0])
 
     # --- contact points
     ids = [f"c{i + 1:0{max(6, len(str(n)))}d}" for i in range(n)]
@@ -888,14 +888,15 @@ def _purchases(rng: np.random.Generator, cal: _Calendar, people: _People) -> _Pu
     )
     order = np.lexsort((t, own))
     own, t = own[order], t[order]
-    allowed = rng.geometric(people.p_drop[b])  # purchases until dropout, the first included
-    keep = _group_rank(own) < allowed[own] - 1
+    # BG/NBD: the customer drops out after the k-th repeat purchase, k ~ Geometric(p)
+    allowed = rng.geometric(people.p_drop[b])
+    keep = _group_rank(own) < allowed[own]
     own, t = own[keep], t[keep]
     n_rep = np.bincount(own, minlength=b.size)
     last = t1.copy()
     has_rep = n_rep > 0
     last[has_rep] = t[np.cumsum(n_rep)[has_rep] - 1]
-    dropped = n_rep >= allowed - 1
+    dropped = n_rep >= allowed
     first_t = np.full(people.n, np.inf)
     first_t[b] = t1
     alive_until = np.full(people.n, -np.inf)
@@ -1262,12 +1263,13 @@ def _events(
     sess_t = [s_t + rng.uniform(5.0, 40.0, n) / 86400.0]  # the signup session
     browse = cal.intensity(0.5)
     # honeymoon phase after signup
-    mu_h = np.where(engaged, *_HONEYMOON_SESSIONS[::-1]) * np.exp(rng.normal(0.0, 0.4, n))
+    mu_h = np.where(engaged, _HONEYMOON_SESSIONS[1], _HONEYMOON_SESSIONS[0])
+    mu_h = mu_h * np.exp(rng.normal(0.0, 0.4, n))
     c, t = _thinned_times(rng, browse, s_t, np.minimum(s_t + people.honeymoon, days), mu_h)
     sess_c.append(c)
     sess_t.append(t)
     # alive phase of buyers: browsing between orders until some days after the dropout
-    mu_a = people.lam * np.where(engaged, *_SESSIONS_PER_PURCHASE[::-1])
+    mu_a = people.lam * np.where(engaged, _SESSIONS_PER_PURCHASE[1], _SESSIONS_PER_PURCHASE[0])
     c, t = _thinned_times(rng, browse, np.minimum(purchases.first_t, days),
                           np.minimum(purchases.alive_until, days), mu_a)
     sess_c.append(c)
@@ -1284,7 +1286,7 @@ def _events(
     sess_t.append(et)
     sc = np.concatenate(sess_c)
     st_us = np.round(np.concatenate(sess_t) * US_PER_DAY).astype(np.int64)
-    fav_p = np.where(engaged, *_FAVORITE_PER_VIEW[::-1])
+    fav_p = np.where(engaged, _FAVORITE_PER_VIEW[1], _FAVORITE_PER_VIEW[0])
     _sessions(rng, ev, people, cat, base, sc, st_us, fav_p)
 
     # --- the planted effect: favourites in the first week (signup + early sessions)
@@ -1403,7 +1405,11 @@ def _events(
     delay = np.exp(rng.normal(np.log(0.25), 0.9, n_ev)) * US_PER_SEC
     late = rng.random(n_ev) < 0.03
     delay = delay + late * rng.uniform(1 * US_PER_MIN, 6 * US_PER_HOUR, n_ev)
-    received = np.minimum(t_us + delay.astype(np.int64), end - 1)
+    received = t_us + delay.astype(np.int64)
+    late = received >= end  # still in flight at the end: arrives before it
+    received[late] = t_us[late] + ((end - 1 - t_us[late]) * rng.random(int(late.sum()))).astype(
+        np.int64
+    )
 
     return pa.Table.from_arrays(
         [

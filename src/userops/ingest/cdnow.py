@@ -76,8 +76,13 @@ def import_cdnow(
             )
             cur.execute("DROP TABLE _cd")
             cur.execute("DROP TABLE _cdo")
-        common = {"engine": engine, "warehouse": warehouse, "rejects_dir": rejects_dir,
-                  "progress": progress, "now": now}
+        common = {
+            "engine": engine,
+            "warehouse": warehouse,
+            "rejects_dir": rejects_dir,
+            "progress": progress,
+            "now": now,
+        }
         return {
             "customers": import_file(entity="customers", path=customers_file, **common),
             "orders": import_file(entity="orders", path=orders_file, **common),

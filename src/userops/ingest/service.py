@@ -88,7 +88,8 @@ def import_file(
                 _upsert_warehouse(cur, spec, summary)
                 if spec.table == "orders":
                     summary.customers_created = _create_named_customers(
-                        cur, engine, warehouse, "SELECT DISTINCT customer_id FROM _good", now)
+                        cur, engine, warehouse, "SELECT DISTINCT customer_id FROM _good", now
+                    )
                 if spec.table == "events":
                     _apply_identity(cur, engine, warehouse, summary, path, now)
             progress("write", 1, 1)
@@ -107,16 +108,22 @@ def _one(cur: duckdb.DuckDBPyConnection, sql: str) -> int:
 
 
 _SQL_TYPES = {
-    "text": "VARCHAR", "int": "BIGINT", "posint": "BIGINT", "ts": "TIMESTAMPTZ", "date": "DATE",
-    "list": "VARCHAR[]", "json": "JSON", "enum": "VARCHAR", "gender": "VARCHAR", "tz": "VARCHAR",
+    "text": "VARCHAR",
+    "int": "BIGINT",
+    "posint": "BIGINT",
+    "ts": "TIMESTAMPTZ",
+    "date": "DATE",
+    "list": "VARCHAR[]",
+    "json": "JSON",
+    "enum": "VARCHAR",
+    "gender": "VARCHAR",
+    "tz": "VARCHAR",
 }
 
 
 def _check(cur: duckdb.DuckDBPyConnection, spec: EntitySpec, staged: Staged, fmt: str) -> None:
     """Create ``_typed``: every target column typed, and ``_reason`` (NULL for good rows)."""
-    stage_types = {
-        row[0]: row[1] for row in cur.execute("DESCRIBE _stage").fetchall()
-    }
+    stage_types = {row[0]: row[1] for row in cur.execute("DESCRIBE _stage").fetchall()}
     selects: list[str] = ["_rec"]
     reasons: list[str] = []
     if fmt == "jsonl":
@@ -146,19 +153,22 @@ def _check(cur: duckdb.DuckDBPyConnection, spec: EntitySpec, staged: Staged, fmt
     line = f"_rec + {staged.line_offset - 1}"
     selects[0] = f"{line} AS _line_no"
     source = "_stage"
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE _typed AS SELECT {', '.join(selects)}, "
-                f"{reason} AS _reason, _rec FROM {source}")
+    cur.execute(
+        f"CREATE OR REPLACE TEMP TABLE _typed AS SELECT {', '.join(selects)}, "
+        f"{reason} AS _reason, _rec FROM {source}"
+    )
     if spec.name == "events":
         # Derived after typing: a stable id for messages that came without one.
-        raw = "_line" if fmt == "jsonl" else "concat_ws('|', " + ", ".join(
-            f"s.{_q(c)}::VARCHAR" for c in staged.columns) + ")"
+        raw = (
+            "_line"
+            if fmt == "jsonl"
+            else "concat_ws('|', " + ", ".join(f"s.{_q(c)}::VARCHAR" for c in staged.columns) + ")"
+        )
         cur.execute(
             "UPDATE _typed SET message_id = (SELECT 'derived-' || md5(" + raw + ") FROM _stage s "
             "WHERE s._rec = _typed._rec) WHERE message_id IS NULL"
         )
-        cur.execute(
-            "UPDATE _typed SET received_at = \"timestamp\" WHERE received_at IS NULL"
-        )
+        cur.execute('UPDATE _typed SET received_at = "timestamp" WHERE received_at IS NULL')
 
 
 def _row_rules(spec: EntitySpec, staged: Staged) -> list[str]:
@@ -171,28 +181,40 @@ def _row_rules(spec: EntitySpec, staged: Staged) -> list[str]:
         id_test = " AND ".join(f"nullif(trim({_q(c)}), '') IS NULL" for c in ids) or "true"
         rules.append(f"CASE WHEN {id_test} THEN 'user_id: userId or anonymousId is required' END")
         if "event" in present:
-            rules.append("CASE WHEN lower(type) = 'track' AND nullif(trim(event), '') IS NULL "
-                         "THEN 'event: required for track' END")
+            rules.append(
+                "CASE WHEN lower(type) = 'track' AND nullif(trim(event), '') IS NULL "
+                "THEN 'event: required for track' END"
+            )
         else:
             rules.append("CASE WHEN lower(type) = 'track' THEN 'event: required for track' END")
         prev = "nullif(trim(previous_id), '') IS NULL" if "previous_id" in present else "true"
-        rules.append(f"CASE WHEN lower(type) = 'alias' AND {prev} "
-                     "THEN 'previous_id: required for alias' END")
+        rules.append(
+            f"CASE WHEN lower(type) = 'alias' AND {prev} THEN 'previous_id: required for alias' END"
+        )
         if "message_id" in present:
-            rules.append("CASE WHEN length(message_id) >= 100 THEN "
-                         "'message_id: must be shorter than 100 characters' END")
+            rules.append(
+                "CASE WHEN length(message_id) >= 100 THEN "
+                "'message_id: must be shorter than 100 characters' END"
+            )
     if spec.name == "orders" and "paid_at" in present:
-        rules.append("CASE WHEN lower(status) IN ('paid', 'refunded') AND "
-                     "nullif(trim(paid_at::VARCHAR), '') IS NULL THEN "
-                     "'paid_at: required when status is paid or refunded' END")
+        rules.append(
+            "CASE WHEN lower(status) IN ('paid', 'refunded') AND "
+            "nullif(trim(paid_at::VARCHAR), '') IS NULL THEN "
+            "'paid_at: required when status is paid or refunded' END"
+        )
     elif spec.name == "orders":
-        rules.append("CASE WHEN lower(status) IN ('paid', 'refunded') THEN "
-                     "'paid_at: required when status is paid or refunded' END")
+        rules.append(
+            "CASE WHEN lower(status) IN ('paid', 'refunded') THEN "
+            "'paid_at: required when status is paid or refunded' END"
+        )
     return rules
 
 
 def _write_rejects(
-    cur: duckdb.DuckDBPyConnection, staged: Staged, directory: Path, spec: EntitySpec,
+    cur: duckdb.DuckDBPyConnection,
+    staged: Staged,
+    directory: Path,
+    spec: EntitySpec,
     now: datetime,
 ) -> Path | None:
     bad = _one(cur, "SELECT count(*) FROM _typed WHERE _reason IS NOT NULL")
@@ -206,12 +228,15 @@ def _write_rejects(
         raw = "s._line AS record"
     structural = ""
     if staged.structural_rejects:
-        nulls = ", ".join(
-            f"NULL AS {_q(c)}" for c in raw_cols) if raw != "s._line AS record" else "csv_line"
+        nulls = (
+            ", ".join(f"NULL AS {_q(c)}" for c in raw_cols)
+            if raw != "s._line AS record"
+            else "csv_line"
+        )
         structural = (
             f" UNION ALL SELECT line AS line, reason, {nulls} FROM _stage_rejects"
-            if raw != "s._line AS record" else
-            " UNION ALL SELECT line, reason, csv_line AS record FROM _stage_rejects"
+            if raw != "s._line AS record"
+            else " UNION ALL SELECT line, reason, csv_line AS record FROM _stage_rejects"
         )
     path_literal = "'" + str(target).replace("'", "''") + "'"
     cur.execute(
@@ -244,7 +269,8 @@ def _upsert_warehouse(
     projected = ", ".join(f"{defaults.get(c, _q(c))} AS {_q(c)}" for c in columns)
     match = " AND ".join(f"t.{_q(k)} = g.{_q(k)}" for k in spec.key)
     differs = " OR ".join(
-        f"t.{_q(c)}::VARCHAR IS DISTINCT FROM g.{_q(c)}::VARCHAR" for c in columns
+        f"t.{_q(c)}::VARCHAR IS DISTINCT FROM g.{_q(c)}::VARCHAR"
+        for c in columns
         if c not in spec.key
     )
     cur.execute(f"CREATE OR REPLACE TEMP TABLE _rows AS SELECT {projected} FROM _good")
@@ -275,7 +301,10 @@ def _upsert_warehouse(
 
 
 def _create_named_customers(
-    cur: duckdb.DuckDBPyConnection, engine: Engine, warehouse: Warehouse, ids_sql: str,
+    cur: duckdb.DuckDBPyConnection,
+    engine: Engine,
+    warehouse: Warehouse,
+    ids_sql: str,
     now: datetime,
 ) -> int:
     """Customers named by orders or events but not known yet get a placeholder profile."""
@@ -309,14 +338,15 @@ def _load_customers(
     fields = [f for f in PROFILE_FIELDS if f in staged.columns]
     if staged.extras:
         fields.append("attributes")
-        pairs = ", ".join(f"'{e[len('attr_'):]}', {_q(e)}" for e in staged.extras)
+        pairs = ", ".join(f"'{e[len('attr_') :]}', {_q(e)}" for e in staged.extras)
         attrs = f"json_object({pairs})"
     else:
         attrs = "NULL"
     result = cur.sql(
         f"SELECT * EXCLUDE ({', '.join(_q(e) for e in staged.extras) or '_nothing_'}), "
         f"{attrs}::VARCHAR AS attributes FROM _good"
-        if staged.extras else "SELECT * FROM _good"
+        if staged.extras
+        else "SELECT * FROM _good"
     )
     reader = result.to_arrow_reader(20_000)
     done = 0
@@ -351,8 +381,12 @@ def _apply_identity(
     """Identify and alias messages of this file: link ids, merge, fill profiles from traits."""
     source = f"import:{path.name}"
     summary.customers_created = _create_named_customers(
-        cur, engine, warehouse,
-        "SELECT DISTINCT user_id AS customer_id FROM _good WHERE type <> 'alias'", now)
+        cur,
+        engine,
+        warehouse,
+        "SELECT DISTINCT user_id AS customer_id FROM _good WHERE type <> 'alias'",
+        now,
+    )
     links = cur.execute(
         "SELECT anonymous_id, user_id, message_id, timestamp FROM _good WHERE type = 'identify' "
         "AND user_id IS NOT NULL AND anonymous_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
@@ -370,18 +404,29 @@ def _apply_identity(
     with unit_of_work(engine) as session:
         for anonymous_id, user_id, message_id, at in links:
             target = customers.resolve(session, user_id=user_id, anonymous_id=None) or user_id
-            changed |= set(customers.link_anonymous(
-                session, [(anonymous_id, target, message_id, at)], source=source))
+            changed |= set(
+                customers.link_anonymous(
+                    session, [(anonymous_id, target, message_id, at)], source=source
+                )
+            )
         for previous_id, user_id, message_id, at in aliases:
             if customers.resolve(session, user_id=user_id, anonymous_id=None) is None:
                 customers.create_placeholders(session, [user_id], now=now)
-            changed |= set(customers.alias(
-                session, previous_id=previous_id, user_id=user_id, message_id=message_id,
-                at=at, source=source))
+            changed |= set(
+                customers.alias(
+                    session,
+                    previous_id=previous_id,
+                    user_id=user_id,
+                    message_id=message_id,
+                    at=at,
+                    source=source,
+                )
+            )
         if traits:
             fields = sorted({k for row in traits for k in row if k in PROFILE_FIELDS})
             new, updated = customers.upsert_profiles(
-                session, traits, fields=fields, partial=True, source=source, now=now)
+                session, traits, fields=fields, partial=True, source=source, now=now
+            )
             changed |= new | updated
     with unit_of_work(engine) as session:
         if changed:
@@ -417,7 +462,8 @@ def _traits_profiles(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
         record = dict(zip(["customer_id", *_TRAIT_FIELDS], row, strict=True))
         gender = (record.get("gender") or "").lower()
         record["gender"] = {"male": "male", "m": "male", "female": "female", "f": "female"}.get(
-            gender)
+            gender
+        )
         for field in ("birthday", "signup_at"):
             record[field] = _parse_time(record[field], date_only=field == "birthday")
         if any(v is not None for k, v in record.items() if k != "customer_id"):

@@ -94,8 +94,12 @@ _EVENTS = EntitySpec(
     key=("message_id",),
     columns=(
         Column("message_id", "text"),
-        Column("type", "enum", required=True,
-               choices=("track", "identify", "page", "screen", "alias", "group")),
+        Column(
+            "type",
+            "enum",
+            required=True,
+            choices=("track", "identify", "page", "screen", "alias", "group"),
+        ),
         Column("event", "text"),
         Column("user_id", "text"),
         Column("anonymous_id", "text"),

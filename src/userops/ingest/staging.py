@@ -29,8 +29,9 @@ FORMATS = {
 def detect_format(path: Path, given: str | None) -> str:
     if given:
         if given not in {"csv", "parquet", "jsonl"}:
-            raise InvalidInput(f"unknown format {given!r}; known: csv, parquet, jsonl",
-                               field="format")
+            raise InvalidInput(
+                f"unknown format {given!r}; known: csv, parquet, jsonl", field="format"
+            )
         return given
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
@@ -95,7 +96,8 @@ def stage(
             "file_row_number=true)"
         )
         raw_columns = [
-            d[0] for d in cur.execute("SELECT * FROM _rawv LIMIT 0").description
+            d[0]
+            for d in cur.execute("SELECT * FROM _rawv LIMIT 0").description
             if d[0] != "file_row_number"
         ]
         select_from = "_rawv"
@@ -148,9 +150,9 @@ def stage(
     for target, raw in present.items():
         column = next((c for c in spec.columns if c.name == target), None)
         if fmt == "jsonl":
-            if column is not None and column.kind in {"json"}:
-                expr = f"json_extract(_j, {_lit('$.' + raw)})::VARCHAR"
-            elif column is not None and column.kind == "list":
+            if (column is not None and column.kind in {"json"}) or (
+                column is not None and column.kind == "list"
+            ):
                 expr = f"json_extract(_j, {_lit('$.' + raw)})::VARCHAR"
             else:
                 expr = f"json_extract_string(_j, {_lit('$.' + raw)})"

@@ -49,6 +49,7 @@ OPERATIONS: dict[str, Operation] = {"import": _import, "stats": _stats}
 def run(hub: Hub, name: str, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
     operation = OPERATIONS.get(name)
     if operation is None:
-        raise InvalidInput(f"unknown operation {name!r}; known: {', '.join(OPERATIONS)}",
-                           field="operation")
+        raise InvalidInput(
+            f"unknown operation {name!r}; known: {', '.join(OPERATIONS)}", field="operation"
+        )
     return operation(hub, params, progress)

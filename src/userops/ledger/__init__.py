@@ -1,4 +1,4 @@
-"""The ledger: state that changes and needs transactions (SQLite by default, PostgreSQL in production)."""
+"""The ledger: state that changes and needs transactions (SQLite, or PostgreSQL in production)."""
 
 from userops.ledger.engine import LedgerBase, engine_from, migrate, unit_of_work
 

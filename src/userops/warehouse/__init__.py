@@ -1,4 +1,4 @@
-"""The warehouse: appended and scanned facts (events, orders, items, spend) in DuckDB, read via Ibis."""
+"""The warehouse: appended and scanned facts in DuckDB, read through Ibis."""
 
 from userops.warehouse.store import Warehouse
 

@@ -22,7 +22,5 @@ def search_customers(
 
 
 @router.get("/{customer_id}", response_model=Customer360)
-def get_customer(
-    customer_id: str, session: SessionDep, hub: HubDep, _key: ReadKey
-) -> Customer360:
+def get_customer(customer_id: str, session: SessionDep, hub: HubDep, _key: ReadKey) -> Customer360:
     return customers.customer_360(session, hub.warehouse, customer_id)

@@ -41,8 +41,10 @@ async def run_operation(name: str, request: Request, hub: HubDep) -> StreamingRe
         except UseropsError as exc:
             lines.put(json.dumps({"error": exc.to_dict()}) + "\n")
         except Exception as exc:  # reported to the CLI, which exits non-zero
-            lines.put(json.dumps({"error": {"code": "internal", "message": repr(exc),
-                                            "field": None}}) + "\n")
+            lines.put(
+                json.dumps({"error": {"code": "internal", "message": repr(exc), "field": None}})
+                + "\n"
+            )
         finally:
             lines.put(None)
 

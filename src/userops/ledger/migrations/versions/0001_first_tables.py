@@ -9,11 +9,10 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
-import userops.ledger.types
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects import postgresql
+
+import userops.ledger.types
 
 revision: str = "0001"
 down_revision: str | None = None
