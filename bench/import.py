@@ -212,12 +212,12 @@ def markdown(results: list[Result], repeat: bool, userops_state: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def environment(data: Path, cli: str | None, startup: float | None) -> str:
+def environment(data: Path, cli: str | None, startup: float | None, skipped: bool) -> str:
     cpus = os.cpu_count()
     return (f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {cpus} CPUs, "
             f"Python {platform.python_version()}, DuckDB {duckdb.__version__}, data {data}"
             + (f", `userops --help` {startup:.2f} s" if startup is not None else "")
-            + ("" if cli else ", userops CLI not found"))
+            + ("" if cli or skipped else ", userops CLI not found"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -319,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.keep:
             print(f"kept: {workdir}", file=sys.stderr)
     table = markdown(results, args.repeat, userops_state)
-    env = environment(data, cli, startup)
+    env = environment(data, cli, startup, args.skip_userops)
     print(table + "\n" + env)
     if args.markdown:
         args.markdown.write_text(table + "\n" + env + "\n", encoding="utf-8")

@@ -39,8 +39,13 @@ o6,c1,2024-02-29T20:00:00+08:00,2024-02-29T20:01:00+08:00,paid,1
 def _import(hub: Hub, tmp_path: Path, entity: str, text: str) -> None:
     path = tmp_path / f"{entity}.csv"
     path.write_text(text, encoding="utf-8")
-    import_file(engine=hub.engine, warehouse=hub.warehouse, rejects_dir=tmp_path / "rejects",
-                entity=entity, path=path)
+    import_file(
+        engine=hub.engine,
+        warehouse=hub.warehouse,
+        rejects_dir=tmp_path / "rejects",
+        entity=entity,
+        path=path,
+    )
 
 
 @pytest.fixture
@@ -97,8 +102,11 @@ def test_day_boundaries_follow_the_timezone_given(shop: Hub) -> None:
 
 def test_explicit_today_outside_the_data_gives_zeros(shop: Hub) -> None:
     result = overview(shop.warehouse, timezone="Asia/Shanghai", days=3, today=date(2025, 1, 2))
-    assert [p.day for p in result.series] == [date(2024, 12, 31), date(2025, 1, 1),
-                                              date(2025, 1, 2)]
+    assert [p.day for p in result.series] == [
+        date(2024, 12, 31),
+        date(2025, 1, 1),
+        date(2025, 1, 2),
+    ]
     assert all(p.gmv_fen == p.new_customers == p.paid_orders == 0 for p in result.series)
     assert result.totals.gmv_fen == 36285  # totals are all-time
 
@@ -106,7 +114,11 @@ def test_explicit_today_outside_the_data_gives_zeros(shop: Hub) -> None:
 def test_empty_warehouse(hub: Hub) -> None:
     result = overview(hub.warehouse, timezone="Asia/Shanghai", days=7, today=date(2024, 5, 1))
     assert result.totals.model_dump() == {
-        "customers": 0, "paying_customers": 0, "paid_orders": 0, "gmv_fen": 0, "aov_fen": 0,
+        "customers": 0,
+        "paying_customers": 0,
+        "paid_orders": 0,
+        "gmv_fen": 0,
+        "aov_fen": 0,
     }
     assert len(result.series) == 7
     assert result.end == date(2024, 5, 1)
@@ -120,10 +132,15 @@ def test_empty_warehouse_defaults_to_the_current_day(hub: Hub) -> None:
 
 def test_merged_customers_count_once(shop: Hub, tmp_path: Path) -> None:
     # given: c9's orders belong to c2 after an alias (c9 → c2)
-    _import(shop, tmp_path, "events", (
-        "message_id,type,user_id,previous_id,timestamp\n"
-        "m1,alias,c2,c9,2024-03-03T10:00:00+08:00\n"
-    ))
+    _import(
+        shop,
+        tmp_path,
+        "events",
+        (
+            "message_id,type,user_id,previous_id,timestamp\n"
+            "m1,alias,c2,c9,2024-03-03T10:00:00+08:00\n"
+        ),
+    )
     # when
     result = overview(shop.warehouse, timezone="Asia/Shanghai")
     # then: c9 is no longer a customer of its own, and c2 is one paying customer

@@ -46,8 +46,13 @@ def prepare_data_dir(data_dir: Path) -> Settings:
         for entity, text in (("customers", CUSTOMERS), ("orders", ORDERS)):
             path = data_dir / f"{entity}.csv"
             path.write_text(text, encoding="utf-8")
-            import_file(engine=hub.engine, warehouse=hub.warehouse,
-                        rejects_dir=settings.rejects_dir, entity=entity, path=path)
+            import_file(
+                engine=hub.engine,
+                warehouse=hub.warehouse,
+                rejects_dir=settings.rejects_dir,
+                entity=entity,
+                path=path,
+            )
     return settings
 
 

@@ -76,7 +76,8 @@ def server(tmp_path: Path, make_data_dir: Callable[[Path], Settings]) -> Iterato
     log = (tmp_path / "server.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-c", LAUNCHER, str(settings.data_dir), url, str(port)],
-        stdout=log, stderr=subprocess.STDOUT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 60

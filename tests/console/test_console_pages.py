@@ -37,8 +37,9 @@ def test_signed_out_pages_redirect_to_login(client: TestClient, path: str) -> No
 
 
 def test_signed_out_htmx_requests_redirect_the_page(client: TestClient) -> None:
-    response = client.get("/customers?query=x", headers={"HX-Request": "true"},
-                          follow_redirects=False)
+    response = client.get(
+        "/customers?query=x", headers={"HX-Request": "true"}, follow_redirects=False
+    )
     assert response.status_code == 401
     assert response.headers["HX-Redirect"].startswith("/login")
 
@@ -49,17 +50,16 @@ def test_wrong_password_shows_an_error_and_signs_nobody_in(
     # given
     page = client.get("/login")
     # when
-    response = client.post("/login", data={"username": "admin", "password": "wrong-password",
-                                           "csrf": csrf(page.text)})
+    response = client.post(
+        "/login", data={"username": "admin", "password": "wrong-password", "csrf": csrf(page.text)}
+    )
     # then
     assert response.status_code == 401
     assert "用户名或密码错误" in response.text
     assert client.get("/", follow_redirects=False).status_code == 303
 
 
-def test_login_without_the_form_token_is_refused(
-    client: TestClient, admin_password: str
-) -> None:
+def test_login_without_the_form_token_is_refused(client: TestClient, admin_password: str) -> None:
     response = client.post("/login", data={"username": "admin", "password": admin_password})
     assert response.status_code == 401
     assert "页面已过期" in response.text
@@ -74,9 +74,16 @@ def test_login_goes_back_to_the_page_asked_for_then_logout(
     assert location == "/login?next=/customers/c1"
     page = client.get(location)
     # when
-    response = client.post("/login", data={"username": "admin", "password": admin_password,
-                                           "csrf": csrf(page.text), "next": "/customers/c1"},
-                           follow_redirects=False)
+    response = client.post(
+        "/login",
+        data={
+            "username": "admin",
+            "password": admin_password,
+            "csrf": csrf(page.text),
+            "next": "/customers/c1",
+        },
+        follow_redirects=False,
+    )
     # then
     assert response.status_code == 303
     assert response.headers["location"] == "/customers/c1"
@@ -94,9 +101,16 @@ def test_login_never_redirects_off_site(
     client: TestClient, csrf: Callable[[str], str], admin_password: str
 ) -> None:
     page = client.get("/login")
-    response = client.post("/login", data={"username": "admin", "password": admin_password,
-                                           "csrf": csrf(page.text), "next": "//evil.example"},
-                           follow_redirects=False)
+    response = client.post(
+        "/login",
+        data={
+            "username": "admin",
+            "password": admin_password,
+            "csrf": csrf(page.text),
+            "next": "//evil.example",
+        },
+        follow_redirects=False,
+    )
     assert response.headers["location"] == "/"
     response = client.get("/lang/en?next=https://evil.example/", follow_redirects=False)
     assert response.headers["location"] == "/"
@@ -117,8 +131,9 @@ def test_overview_shows_the_kpis(signed_in: TestClient) -> None:
 
 def test_overview_embeds_the_daily_series(signed_in: TestClient) -> None:
     html = signed_in.get("/?days=30").text
-    found = re.search(r'<script type="application/json" id="overview-data">(.*?)</script>',
-                      html, re.S)
+    found = re.search(
+        r'<script type="application/json" id="overview-data">(.*?)</script>', html, re.S
+    )
     assert found
     data = json.loads(found.group(1))
     assert len(data["days"]) == 30
@@ -135,8 +150,7 @@ def test_customer_search_by_phone(signed_in: TestClient) -> None:
 
 
 def test_customer_search_answers_htmx_with_the_results_only(signed_in: TestClient) -> None:
-    response = signed_in.get("/customers", params={"query": "李"},
-                             headers={"HX-Request": "true"})
+    response = signed_in.get("/customers", params={"query": "李"}, headers={"HX-Request": "true"})
     assert response.status_code == 200
     assert "<html" not in response.text
     assert 'href="/customers/c2"' in response.text
@@ -249,8 +263,11 @@ def test_pages_send_a_same_origin_content_security_policy(signed_in: TestClient)
 
 def test_console_routes_stay_out_of_the_api_schema(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
-    assert not [p for p in paths if p in {"/", "/login", "/logout"} or p.startswith(
-        ("/customers", "/lang", "/static"))]
+    assert not [
+        p
+        for p in paths
+        if p in {"/", "/login", "/logout"} or p.startswith(("/customers", "/lang", "/static"))
+    ]
 
 
 # Catalogs
@@ -267,8 +284,19 @@ def test_every_label_used_in_a_template_exists() -> None:
     used: set[str] = set()
     for template in (CONSOLE_DIR / "templates").rglob("*.html"):
         used |= set(re.findall(r"""\bt\(\s*'([a-zA-Z0-9_.\-]+)'\s*[,)]""", template.read_text()))
-    used |= {f"nav.{k}" for k in ("overview", "customers", "tags", "segments", "campaigns",
-                                  "loyalty", "growth", "analytics")}
+    used |= {
+        f"nav.{k}"
+        for k in (
+            "overview",
+            "customers",
+            "tags",
+            "segments",
+            "campaigns",
+            "loyalty",
+            "growth",
+            "analytics",
+        )
+    }
     used |= {f"lang.{code}" for code in i18n.LANGUAGES}
     used |= {f"status.{s}" for s in ("paid", "refunded", "cancelled")}
     used |= {f"contact.{k}" for k in CONTACT_KINDS} | {f"channel.{c}" for c in CONSENT_CHANNELS}

@@ -1,8 +1,8 @@
 """The overview (概览): headline totals and daily new customers and GMV, in shop-local days.
 
-    >>> from userops.analytics.overview import overview
-    >>> ov = overview(hub.warehouse, timezone=hub.settings.timezone, days=30)
-    >>> ov.totals.gmv_fen, ov.series[-1]
+>>> from userops.analytics.overview import overview
+>>> ov = overview(hub.warehouse, timezone=hub.settings.timezone, days=30)
+>>> ov.totals.gmv_fen, ov.series[-1]
 """
 
 from __future__ import annotations

@@ -43,9 +43,7 @@ def paid_orders(con: ibis.BaseBackend) -> ir.Table:
 def totals(con: ibis.BaseBackend) -> ir.Table:
     """One row: customers, paying_customers, paid_orders, gmv_fen."""
     customers = live_customers(con).aggregate(customers=_.count())
-    merged = con.table("customers").select(
-        merged_id=_.customer_id, merged_into=_.merged_into
-    )
+    merged = con.table("customers").select(merged_id=_.customer_id, merged_into=_.merged_into)
     paid = paid_orders(con)
     # An order under a merged id belongs to the customer it was merged into.
     owned = paid.left_join(merged, paid.customer_id == merged.merged_id).mutate(
@@ -64,9 +62,7 @@ def latest_days(con: ibis.BaseBackend, timezone: str) -> ir.Table:
     paid = paid_orders(con)
     signups = live_customers(con)
     last_paid = paid.aggregate(last_paid_day=local_day(paid.paid_at.max(), timezone))
-    last_signup = signups.aggregate(
-        last_signup_day=local_day(signups.signup_at.max(), timezone)
-    )
+    last_signup = signups.aggregate(last_signup_day=local_day(signups.signup_at.max(), timezone))
     return last_paid.cross_join(last_signup)
 
 

@@ -51,8 +51,9 @@ NAV: tuple[NavItem, ...] = (
 
 
 @jinja2.pass_context
-def _t(context: jinja2.runtime.Context, key: str, default: str | None = None,
-       **values: object) -> str:
+def _t(
+    context: jinja2.runtime.Context, key: str, default: str | None = None, **values: object
+) -> str:
     return i18n.translate(context.get("lang", i18n.DEFAULT_LANGUAGE), key, default, **values)
 
 

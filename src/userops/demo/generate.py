@@ -12,14 +12,21 @@ Generative model
 ----------------
 * Signups: a growing daily volume times the seasonal day weight; 10 acquisition channels
   (``CHANNELS``) with different volumes, cost per acquisition (``spend`` table) and quality.
-* Purchases follow BG/NBD ("buy till you die"): each buyer has a purchase rate
-  ``lambda ~ Gamma(r, alpha)`` (per day, scaled by channel quality) and a dropout probability
-  ``p ~ Beta(a, b)`` (channel specific); after every purchase, the first one included, the
-  buyer becomes inactive with probability ``p``. Repeat purchases are an inhomogeneous
-  Poisson process (rate ``lambda`` times the seasonal day weight and the hour-of-day weight),
-  drawn by thinning. Order values come from a per-customer spend level
+* Purchases follow BG/NBD ("buy till you die"). A channel-dependent share of customers makes
+  a first purchase (40% in the signup session, otherwise ~Exp(10 days) later). From then on
+  each buyer has a purchase rate ``lambda ~ Gamma(r=0.9, alpha=120 days)`` (times the channel
+  quality) and a dropout probability ``p ~ Beta(a, b)`` (channel specific); after each repeat
+  purchase the buyer becomes inactive with probability ``p`` (as in BG/NBD, the first purchase
+  does not end a lifetime). Repeat purchases are an inhomogeneous Poisson process (rate
+  ``lambda`` times the seasonal day weight and the hour-of-day weight), drawn by thinning.
+  A BG/NBD fit on the paid and refunded orders of the default shop gives r ~ 0.9 and a mean
+  rate within ~5% of the generating one. Order values come from a per-customer spend level
   ``nu ~ Gamma(4, 1/4)`` (times income and channel factors) applied to category-specific
   log-normal prices (Gamma-Gamma-like).
+* Browsing: a signup session, an early "honeymoon" phase (~Exp(4 days); ~Exp(20 days) for the
+  engaged, see below), and sessions between orders while a buyer is alive (plus a few days
+  after dropping out). Each order comes with a same-day session that views and carts its
+  SKUs before ``created_at``; ``paid_at`` follows minutes later.
 * Seasonality: peaks at 618 (June 18), 双11 (November 11, with a pre-sale and a midnight
   rush) and 双12 (December 12); a dip of about +-7 days around the Spring Festival
   (2025-01-29, 2026-02-17, ...).
@@ -33,11 +40,13 @@ Planted effect (the "aha moment")
 ---------------------------------
 Customers who send at least ``PLANTED_FAVORITE_THRESHOLD`` (3) ``favorite`` track events
 within their first ``PLANTED_WINDOW_DAYS`` (7) days after ``signup_at`` are markedly better
-retained: their honeymoon browsing phase lasts much longer, they buy more often, and their
-BG/NBD dropout probability is ~0.35 times that of others. Measured as "retained at day 30" =
-at least one event with their ``user_id`` in ``[signup_at + 30 days, signup_at + 60 days)``,
-about half of them are retained versus roughly one in eight of the others (customers who
-signed up at least 60 days before the end).
+retained. About 18% of customers (more from xiaohongshu / kol / search, fewer from douyin /
+ad_network) are "engaged": 90% of them favourite 3+ products in extra first-week sessions;
+they browse five times longer after signup, buy more often (rate x1.6, more first purchases)
+and drop out less (BG/NBD ``p`` x0.35). Others favourite rarely (~2% reach 3 by chance).
+Measured as "retained at day 30" = at least one event with the customer's ``user_id`` in
+``[signup_at + 30 days, signup_at + 60 days)``, among customers who signed up at least 60 days
+before the end: ~50% of the 3+ favourites group versus ~13% of the others (default shop).
 """
 
 from __future__ import annotations
@@ -335,13 +344,13 @@ _PAGES = (("/", "首页"), ("/category", "分类"), ("/promo", "活动会场"), 
 _LANDING_PAGES = (("/landing", "新人专享"), ("/", "首页"), ("/promo", "活动会场"))
 # behaviour knobs (rates per day); (others, engaged) pairs
 _LAMBDA_SHAPE = 0.9  # BG/NBD r
-_LAMBDA_RATE = 85.0  # BG/NBD alpha (days)
-_ENGAGED_LAMBDA_MULT = 1.4
+_LAMBDA_RATE = 120.0  # BG/NBD alpha (days)
+_ENGAGED_LAMBDA_MULT = 1.6
 _ENGAGED_DROPOUT_MULT = 0.35
-_DROPOUT_A_MULT = 1.3
+_DROPOUT_A_MULT = 2.0
 _HONEYMOON_DAYS = (4.0, 20.0)  # mean length of the early browsing phase
 _HONEYMOON_SESSIONS = (1.0, 0.7)  # sessions per day in the early phase
-_SESSIONS_PER_PURCHASE = (1.5, 4.0)  # browsing sessions per expected purchase while alive
+_SESSIONS_PER_PURCHASE = (1.0, 4.0)  # browsing sessions per expected purchase while alive
 _VIEWS_PER_SESSION = 3.5
 _FAVORITE_PER_VIEW = (0.015, 0.05)
 _SPRING_FESTIVALS = (dt.date(2024, 2, 10), dt.date(2025, 1, 29), dt.date(2026, 2, 17),
@@ -677,11 +686,8 @@ def _people(
     female_p[_CH["kol"]] = 0.7
     female = rng.random(n) < female_p[channel]
     age = np.clip(18 + rng.gamma(3.0, 4.5, n), 18, 75).astype(np.int64)
-    birth_year = end.year - age
-    birth_doy = rng.integers(0, 365, n)
-    birthday = np.array(
-        [(dt.date(int(y), 1, 1) - dt.date(1970, 1, 1)).days for y in range(1940, end.year + 1)]
-    )[birth_year - 1940] + birth_doy
+    birth_year = (end.year - age - 1970).astype("datetime64[Y]")
+    birthday = birth_year.astype("datetime64[D]").astype(np.int64) + rng.integers(0, 365, n)
     age_group = np.where(age < 24, 0, np.where(age < 55, 1, 2))
 
     prov_p = np.array([p.population_m for p in PROVINCES])
@@ -802,7 +808,7 @@ def _people(
     )
 
     cat_names = pa.array(CATEGORIES)
-    flat = (interests * 1)[np.arange(3)[None, :] < n_interests[:, None]]
+    flat = interests[np.arange(3)[None, :] < n_interests[:, None]]
     offsets = np.r_[0, np.cumsum(n_interests)]
     table = pa.Table.from_arrays(
         [

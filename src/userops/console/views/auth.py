@@ -20,8 +20,9 @@ RendererDep = Annotated[Renderer, Depends(renderer)]
 def login_page(request: Request, console: RendererDep, next: str = "/") -> Response:
     if request.session.get("user"):
         return RedirectResponse(safe_next(next), status_code=303)
-    return console.page(request, "auth/login.html", {"next": safe_next(next), "error": None,
-                                                     "username": ""})
+    return console.page(
+        request, "auth/login.html", {"next": safe_next(next), "error": None, "username": ""}
+    )
 
 
 @router.post("/login")

@@ -21,32 +21,31 @@ RendererDep = Annotated[Renderer, Depends(renderer)]
 
 
 @router.get("")
-def search_page(
-    request: Request, console: RendererDep, query: str = ""
-) -> Response:
+def search_page(request: Request, console: RendererDep, query: str = "") -> Response:
     query = query.strip()[:200]
     with unit_of_work(request.app.state.hub.engine) as session:
         found = customers.search(session, query, limit=50)
     context = {"query": query, "results": found}
     partial = request.headers.get("hx-request") and not request.headers.get(
-        "hx-history-restore-request")
+        "hx-history-restore-request"
+    )
     name = "customers/_results.html" if partial else "customers/search.html"
     return console.page(request, name, context, active="customers")
 
 
 @router.get("/{customer_id:path}")
-def customer_page(
-    request: Request, customer_id: str, console: RendererDep
-) -> Response:
+def customer_page(request: Request, customer_id: str, console: RendererDep) -> Response:
     hub = request.app.state.hub
     try:
         with unit_of_work(hub.engine) as session:
             view = customers.customer_360(session, hub.warehouse, customer_id)
     except NotFound:
         context = {"message_key": "error.customer_not_found", "customer_id": customer_id}
-        return console.page(request, "errors/not_found.html", context, status_code=404,
-                            active="customers")
+        return console.page(
+            request, "errors/not_found.html", context, status_code=404, active="customers"
+        )
     if view.profile.customer_id != customer_id:  # merged: show the surviving customer's URL
-        return RedirectResponse(f"/customers/{quote(view.profile.customer_id, safe='')}",
-                                status_code=303)
+        return RedirectResponse(
+            f"/customers/{quote(view.profile.customer_id, safe='')}", status_code=303
+        )
     return console.page(request, "customers/detail.html", {"c": view}, active="customers")

@@ -17,9 +17,7 @@ PERIODS = (30, 90, 180, 365)
 
 
 @router.get("/")
-def overview_page(
-    request: Request, console: RendererDep, days: int = 90
-) -> Response:
+def overview_page(request: Request, console: RendererDep, days: int = 90) -> Response:
     days = days if days in PERIODS else 90
     hub = request.app.state.hub
     result = overview(hub.warehouse, timezone=hub.settings.timezone, days=days)
