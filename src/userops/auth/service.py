@@ -44,7 +44,8 @@ def create_key(session: Session, *, scope: str, name: str | None = None) -> Crea
 
 def verify_key(session: Session, key: str, *, needs: str) -> KeyRead:
     """The key's record if it may do ``needs`` (read < admin; write only ingests)."""
-    prefix = key.rsplit("_", 1)[0] if key.count("_") >= 3 else ""
+    parts = key.split("_", 3)  # uo_<scope letter>_<id>_<secret>; the secret may hold "_"
+    prefix = "_".join(parts[:3]) if len(parts) == 4 else ""
     record = session.execute(sa.select(ApiKey).where(ApiKey.prefix == prefix)).scalar_one_or_none()
     if record is None or not hmac.compare_digest(record.key_hash, _digest(key)):
         raise Unauthorized("unknown API key", field="authorization")
