@@ -18,7 +18,7 @@ import httpx
 import pytest
 from tests.conftest import write
 
-USEROPS = [sys.executable, "-m", "userops.cli.__main__"]
+USEROPS = [sys.executable, "-m", "userops"]
 
 
 def free_port() -> int:

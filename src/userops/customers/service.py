@@ -408,9 +408,12 @@ def customer_360(
     user_ids = [survivor] + [v for k, v in ids if k == "user_id"]
     anonymous = [v for k, v in ids if k == "anonymous_id"]
     con = warehouse.ibis()
-    orders = queries.recent_orders(con, user_ids, limit).to_pyarrow().to_pylist()
-    events = queries.recent_events(con, user_ids, anonymous, limit).to_pyarrow().to_pylist()
-    totals = queries.order_totals(con, user_ids).to_pyarrow().to_pylist()[0]
+    try:
+        orders = queries.recent_orders(con, user_ids, limit).to_pyarrow().to_pylist()
+        events = queries.recent_events(con, user_ids, anonymous, limit).to_pyarrow().to_pylist()
+        totals = queries.order_totals(con, user_ids).to_pyarrow().to_pylist()[0]
+    finally:
+        con.disconnect()  # closes this call's cursor only, not the warehouse
     totals["paid_fen"] = int(totals["paid_fen"] or 0)
     return Customer360(
         profile=profile,

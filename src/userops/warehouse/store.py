@@ -63,6 +63,8 @@ class Warehouse:
                 cur.close()
 
     def ibis(self) -> ibis.backends.duckdb.Backend:
+        """An Ibis backend on a new cursor; the caller disconnects it. Ibis sets that cursor's
+        TimeZone to UTC, so shop-local days must be computed explicitly (see analytics)."""
         import ibis
 
         return ibis.duckdb.from_connection(self.cursor())

@@ -1,3 +1,0 @@
-from userops.cli.main import main
-
-main()
