@@ -9,8 +9,11 @@ from typing import Annotated, Any
 import typer
 
 from userops.cli import dispatch
-from userops.cli.output import StepProgress, err, out, print_json
-from userops.config import Settings
+from userops.cli.common import DataDir, Json, fail, settings_for
+from userops.cli.output import StepProgress, out, print_json
+from userops.cli.predict import predict_app
+from userops.cli.report import report_app
+from userops.cli.tags import segment_app, tags_app
 from userops.core.errors import UseropsError
 
 app = typer.Typer(
@@ -22,33 +25,12 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="API keys (stored hashed; a key is shown once).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
-
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        help="Data directory (default: USEROPS_DATA_DIR or ./userops-data)",
-        show_default=False,
-    ),
-]
-Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+app.add_typer(report_app, name="report")
+app.add_typer(predict_app, name="predict")
+app.add_typer(tags_app, name="tags")
+app.add_typer(segment_app, name="segment")
 
 ENTITY_NAMES = ("customers", "orders", "order-items", "events", "spend", "cdnow")
-
-
-def settings_for(data_dir: Path | None) -> Settings:
-    try:
-        return Settings(data_dir=data_dir) if data_dir else Settings()
-    except ValueError as exc:
-        fail(UseropsError(str(exc), field="settings"), as_json=False)
-        raise
-
-
-def fail(exc: UseropsError, *, as_json: bool) -> None:
-    if as_json:
-        print_json({"error": exc.to_dict()})
-    err.print(f"[red]error:[/] {exc.message}")
-    raise typer.Exit(2)
 
 
 @app.command("import")

@@ -425,3 +425,9 @@ def customer_360(
         recent_orders=[OrderRead.model_validate(o) for o in orders],
         recent_events=[EventRead.model_validate(e) for e in events],
     )
+
+
+# Warehouse expressions other domains build on (Ibis tables, not run here).
+people = queries.people
+resolved_events = queries.resolved_events
+paid_orders = queries.paid_orders

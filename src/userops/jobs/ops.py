@@ -13,6 +13,11 @@ from userops.jobs.registry import OPERATIONS
 # One line per domain job module; importing it registers its operations.
 _MODULES = (
     "userops.jobs.ingest",
+    "userops.jobs.analytics",
+    "userops.jobs.predict",
+    "userops.jobs.tags",
+    "userops.jobs.segments",
+    "userops.jobs.tracking",
 )
 
 for _module in _MODULES:

@@ -31,17 +31,19 @@ class Warehouse:
         for statement in create_statements():
             self._con.execute(statement)
 
-    def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A connection for the calling thread (DuckDB connections are not thread-safe)."""
+    def cursor(self, *, timezone: str | None = None) -> duckdb.DuckDBPyConnection:
+        """A connection for the calling thread (DuckDB connections are not thread-safe), in the
+        shop timezone. SQL compiled by Ibis must run with ``timezone="UTC"``: Ibis casts
+        TIMESTAMPTZ to TIMESTAMP in places (``epoch_seconds``), which reads the session zone."""
         cur = self._con.cursor()
-        cur.execute(f"SET TimeZone = '{self.timezone}'")
+        cur.execute(f"SET TimeZone = '{timezone or self.timezone}'")
         return cur
 
     @contextmanager
-    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def write(self, *, timezone: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """Serialise writers inside this process; each write is one transaction."""
         with self._write_lock:
-            cur = self.cursor()
+            cur = self.cursor(timezone=timezone)
             cur.execute("BEGIN TRANSACTION")
             try:
                 yield cur

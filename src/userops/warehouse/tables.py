@@ -70,6 +70,119 @@ TABLES: dict[str, dict[str, str]] = {
         "impressions": "BIGINT",
         "clicks": "BIGINT",
     },
+    "customer_scores": {
+        # BG/NBD + Gamma-Gamma per customer (userops.predict); rewritten whole by `predict fit`.
+        "customer_id": "VARCHAR NOT NULL",
+        "expected_orders_30": "DOUBLE",
+        "expected_orders_90": "DOUBLE",
+        "expected_orders_365": "DOUBLE",
+        "p_alive": "DOUBLE",
+        "expected_aov_fen": "BIGINT",
+        "clv_fen": "BIGINT",
+        "churn_risk": "VARCHAR",
+        "model_version": "VARCHAR",
+        "computed_at": "TIMESTAMPTZ",
+    },
+    "recommendations": {
+        # "Guess you like" lists (userops.recommend); rewritten whole by `recommend train`.
+        "customer_id": "VARCHAR NOT NULL",
+        "rank": "INTEGER NOT NULL",
+        "sku": "VARCHAR NOT NULL",
+        "category": "VARCHAR",
+        "score": "DOUBLE NOT NULL",
+        "source": "VARCHAR NOT NULL",
+        "computed_at": "TIMESTAMPTZ NOT NULL",
+    },
+    "customer_recommended_category": {
+        "customer_id": "VARCHAR NOT NULL",
+        "category": "VARCHAR",
+        "computed_at": "TIMESTAMPTZ NOT NULL",
+    },
+    "customer_tag_values": {
+        # One row per customer seen before the last refresh's as-of instant (userops.tags).
+        "customer_id": "VARCHAR NOT NULL",
+        "as_of": "TIMESTAMPTZ NOT NULL",
+        "first_seen": "TIMESTAMPTZ",
+        "last_active_at": "TIMESTAMPTZ",
+        "lifecycle": "VARCHAR",
+        "recency_days": "BIGINT",
+        "frequency": "BIGINT",
+        "monetary_fen": "BIGINT",
+        "r_score": "INTEGER",
+        "f_score": "INTEGER",
+        "m_score": "INTEGER",
+        "rfm_cn": "VARCHAR",
+        "rfm_segment": "VARCHAR",
+        "aov_fen": "BIGINT",
+        "aov_tier": "VARCHAR",
+        "orders_in_window": "BIGINT",
+        "order_frequency": "VARCHAR",
+        "referrals": "BIGINT",
+        "attributed_orders": "BIGINT",
+        "value": "VARCHAR",
+        "age_band": "VARCHAR",
+        "gender": "VARCHAR",
+        "province": "VARCHAR",
+        "city_tier": "VARCHAR",
+        "birthday_month": "INTEGER",
+        "interests": "VARCHAR[]",
+    },
+    "customer_tags": {
+        # The current tags in long form: (customer, family, value); manual tags have family
+        # "manual". Read by segments and breakdowns.
+        "customer_id": "VARCHAR NOT NULL",
+        "family": "VARCHAR NOT NULL",
+        "value": "VARCHAR NOT NULL",
+    },
+    "tag_snapshots": {
+        # The counted families of every refresh, dated by as-of: transitions between refreshes.
+        "as_of": "TIMESTAMPTZ NOT NULL",
+        "customer_id": "VARCHAR NOT NULL",
+        "family": "VARCHAR NOT NULL",
+        "value": "VARCHAR NOT NULL",
+    },
+    "tag_refreshes": {
+        "as_of": "TIMESTAMPTZ NOT NULL",
+        "refreshed_at": "TIMESTAMPTZ NOT NULL",
+        "customers": "BIGINT NOT NULL",
+        "counts": "JSON NOT NULL",
+    },
+    "manual_tags": {
+        "customer_id": "VARCHAR NOT NULL",
+        "tag": "VARCHAR NOT NULL",
+        "added_at": "TIMESTAMPTZ NOT NULL",
+        "source": "VARCHAR",
+    },
+    "ref_city_tiers": {
+        "tier_city": "VARCHAR NOT NULL",
+        "tier": "VARCHAR NOT NULL",
+    },
+    "customer_reach": {
+        # Mirror of the ledger: can this customer be reached on this channel (a contact point
+        # and consent granted)? Refreshed with the tags.
+        "customer_id": "VARCHAR NOT NULL",
+        "channel": "VARCHAR NOT NULL",
+        "has_contact": "BOOLEAN NOT NULL",
+        "consent": "VARCHAR",
+    },
+    "segment_members": {
+        "segment": "VARCHAR NOT NULL",
+        "customer_id": "VARCHAR NOT NULL",
+    },
+    "segment_history": {
+        "as_of": "TIMESTAMPTZ NOT NULL",
+        "refreshed_at": "TIMESTAMPTZ NOT NULL",
+        "segment": "VARCHAR NOT NULL",
+        "size": "BIGINT NOT NULL",
+        "entered": "BIGINT NOT NULL",
+        "left": "BIGINT NOT NULL",
+    },
+    "segment_changes": {
+        "as_of": "TIMESTAMPTZ NOT NULL",
+        "segment": "VARCHAR NOT NULL",
+        "customer_id": "VARCHAR NOT NULL",
+        "change": "VARCHAR NOT NULL",
+    },
 }
 
 KEYS: dict[str, tuple[str, ...]] = {
@@ -79,6 +192,9 @@ KEYS: dict[str, tuple[str, ...]] = {
     "orders": ("order_id",),
     "order_items": ("order_id", "sku"),
     "channel_spend": ("date", "channel"),
+    "customer_scores": ("customer_id",),
+    "recommendations": ("customer_id", "rank"),
+    "customer_recommended_category": ("customer_id",),
 }
 
 

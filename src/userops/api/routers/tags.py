@@ -1,0 +1,121 @@
+"""Tags and segments over HTTP. Reads need a read key; changes need an admin key."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+
+from userops.api.deps import AdminKey, HubDep, ReadKey, SessionDep
+from userops.core.clock import local_midnight_utc, utcnow
+from userops.customers.reach import mirror_reach
+from userops.segments import service as segments
+from userops.segments.schemas import Preview, SegmentRead, SizePoint
+from userops.tags import service as tags
+from userops.tags.rules import TagSettings
+from userops.tags.schemas import CustomerTags, RefreshResult, Transition
+
+router = APIRouter(prefix="/api/v1", tags=["customer-system"])
+
+
+@router.get("/tags/counts")
+def tag_counts(hub: HubDep, _key: ReadKey) -> dict[str, Any]:
+    return {"last_refresh": tags.last_refresh(hub.warehouse), "counts": tags.counts(hub.warehouse)}
+
+
+@router.post("/tags/refresh", response_model=RefreshResult)
+def refresh_tags(
+    hub: HubDep,
+    session: SessionDep,
+    _key: AdminKey,
+    as_of: Annotated[date | None, Query(description="Midnight of this shop-local day")] = None,
+) -> RefreshResult:
+    instant = local_midnight_utc(as_of, hub.settings.tz) if as_of else utcnow()
+    mirror_reach(session, hub.warehouse)
+    result = tags.refresh(
+        hub.warehouse, as_of=instant, settings=TagSettings.load(hub.settings.resolved_data_dir)
+    )
+    segments.record_all(session, hub.warehouse, as_of=instant)
+    return result
+
+
+@router.get("/tags/transitions", response_model=Transition)
+def tag_transitions(hub: HubDep, _key: ReadKey, family: str = "lifecycle") -> Transition:
+    return tags.transitions(hub.warehouse, family)
+
+
+@router.get("/customers/{customer_id}/tags", response_model=CustomerTags)
+def customer_tags(customer_id: str, hub: HubDep, _key: ReadKey) -> CustomerTags:
+    return tags.show(hub.warehouse, customer_id)
+
+
+@router.post("/tags/manual/{tag}")
+def add_manual_tag(
+    tag: str,
+    hub: HubDep,
+    _key: AdminKey,
+    customer_ids: Annotated[list[str], Body(embed=True, min_length=1, max_length=100_000)],
+) -> dict[str, Any]:
+    return {"tag": tag, "added": tags.add_manual(hub.warehouse, customer_ids, tag, source="api")}
+
+
+@router.delete("/tags/manual/{tag}")
+def remove_manual_tag(
+    tag: str,
+    hub: HubDep,
+    _key: AdminKey,
+    customer_ids: Annotated[list[str], Body(embed=True, min_length=1, max_length=100_000)],
+) -> dict[str, Any]:
+    return {"tag": tag, "removed": tags.remove_manual(hub.warehouse, customer_ids, tag)}
+
+
+@router.get("/segments", response_model=list[SegmentRead])
+def list_segments(session: SessionDep, _key: ReadKey) -> list[SegmentRead]:
+    return segments.list_all(session)
+
+
+@router.post("/segments/preview", response_model=Preview)
+def preview_rule(
+    hub: HubDep,
+    session: SessionDep,
+    _key: ReadKey,
+    rule: Annotated[dict[str, Any], Body(embed=True)],
+) -> Preview:
+    return segments.preview(session, hub.warehouse, rule)
+
+
+@router.put("/segments/{name}", response_model=SegmentRead)
+def save_segment(
+    name: str,
+    hub: HubDep,
+    session: SessionDep,
+    _key: AdminKey,
+    rule: Annotated[dict[str, Any], Body(embed=True)],
+    description: Annotated[str | None, Body(embed=True)] = None,
+) -> SegmentRead:
+    return segments.create(
+        session, hub.warehouse, name=name, rule=rule, description=description, replace=True
+    )
+
+
+@router.get("/segments/{name}", response_model=SegmentRead)
+def get_segment(name: str, session: SessionDep, _key: ReadKey) -> SegmentRead:
+    return segments.get(session, name)
+
+
+@router.get("/segments/{name}/preview", response_model=Preview)
+def preview_segment(name: str, hub: HubDep, session: SessionDep, _key: ReadKey) -> Preview:
+    return segments.preview(session, hub.warehouse, segments.get(session, name).rule)
+
+
+@router.get("/segments/{name}/history", response_model=list[SizePoint])
+def segment_history(name: str, hub: HubDep, session: SessionDep, _key: ReadKey) -> list[SizePoint]:
+    segments.get(session, name)
+    return segments.history(hub.warehouse, name)
+
+
+@router.delete("/segments/{name}")
+def delete_segment(name: str, hub: HubDep, session: SessionDep, _key: AdminKey) -> dict[str, str]:
+    segments.delete(session, hub.warehouse, name)
+    return {"deleted": name}

@@ -1,0 +1,294 @@
+"""Rule tree → one Ibis boolean over the people table. Pure: no IO besides reading schemas.
+
+Never falls back to TRUE: an unknown field or a rule that cannot be compiled is an error, because
+for a campaign audience "match everyone" is the worst possible mistake (fail closed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from userops.core.errors import InvalidInput
+from userops.customers import service as customers
+from userops.segments import fields as F
+from userops.segments.tree import (
+    Compare,
+    Events,
+    Field,
+    Group,
+    Inactive,
+    InSegment,
+    Node,
+    Not,
+    Orders,
+    Reachable,
+)
+from userops.warehouse.tables import TABLES
+
+
+@dataclass
+class Context:
+    con: ibis.BaseBackend
+    now: datetime
+    lookup: Callable[[str], Any]  # saved segment name → parsed rule (raises NotFound)
+    people: ir.Table = field(init=False)
+    _visiting: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.people = customers.people(self.con).select("customer_id", *F.ATTR_FIELDS, "attributes")
+
+
+def compile_rule(node: Node, ctx: Context) -> ir.BooleanValue:
+    ids = ctx.people.customer_id
+    match node:
+        case Group(kind="all", children=cs):
+            return ibis.and_(*(compile_rule(c, ctx) for c in cs))
+        case Group(kind="any", children=cs):
+            return ibis.or_(*(compile_rule(c, ctx) for c in cs))
+        case Not(child=c):
+            return ~compile_rule(c, ctx)
+        case Field(source="attr"):
+            return _attr(node, ctx)
+        case Field(source="tag"):
+            return _tag(node, ctx, ids)
+        case Field(source="rfm"):
+            return _numbers(node, ctx, ids, "customer_tag_values", F.VALUE_FIELDS)
+        case Field(source="score"):
+            return _numbers(node, ctx, ids, "customer_scores", F.SCORE_FIELDS)
+        case Orders():
+            return _orders(node, ctx, ids)
+        case Events():
+            return _events(node, ctx, ids)
+        case Inactive():
+            return _inactive(node, ctx, ids)
+        case Reachable():
+            return _reachable(node, ctx, ids)
+        case InSegment():
+            return _segment(node, ctx)
+    raise InvalidInput(f"cannot compile {type(node).__name__}", field="rule")
+
+
+def members(node: Node, ctx: Context) -> ir.Table:
+    """The people matching the rule: a table of ``customer_id``."""
+    return ctx.people.filter(compile_rule(node, ctx)).select("customer_id")
+
+
+def _fail(path: str, message: str) -> InvalidInput:
+    return InvalidInput(f"{path or 'rule'}: {message}", field="rule")
+
+
+def _coerce(value: Any, kind: str, path: str) -> Any:
+    if isinstance(value, tuple):
+        return tuple(_coerce(v, kind, path) for v in value)
+    if kind == "number":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _fail(path, f"needs a number, got {value!r}")
+        return value
+    if kind == "timestamp":
+        try:
+            parsed = datetime.fromisoformat(str(value))
+        except ValueError as exc:
+            raise _fail(path, f"needs a date or time (ISO 8601), got {value!r}") from exc
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if kind == "date":
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError as exc:
+            raise _fail(path, f"needs a date YYYY-MM-DD, got {value!r}") from exc
+    if kind == "boolean":
+        if not isinstance(value, bool):
+            raise _fail(path, f"needs true or false, got {value!r}")
+        return value
+    return str(value)
+
+
+def _apply(column: ir.Value, test: Compare, kind: str, path: str) -> ir.BooleanValue:
+    op, value = test.op, test.value
+    if op == "is_null":
+        return column.isnull()
+    if op == "not_null":
+        return column.notnull()
+    if kind == "list":
+        if op != "contains":
+            raise _fail(path, "a list field takes 'contains'")
+        return column.contains(str(value))
+    if op == "contains":
+        if kind != "string":
+            raise _fail(path, "'contains' is for text and lists")
+        return column.contains(str(value))
+    value = _coerce(value, kind, path)
+    if op in {"gt", "gte", "lt", "lte", "between"} and kind in {"string", "boolean"}:
+        raise _fail(path, f"operator {op!r} needs a number or a date field")
+    match op:
+        case "eq":
+            return column == value
+        case "ne":
+            return (column != value) | column.isnull()
+        case "in":
+            return column.isin(list(value))
+        case "not_in":
+            return ~column.isin(list(value)) | column.isnull()
+        case "gt":
+            return column > value
+        case "gte":
+            return column >= value
+        case "lt":
+            return column < value
+        case "lte":
+            return column <= value
+        case "between":
+            return column.between(value[0], value[1])
+    raise _fail(path, f"unknown operator {op!r}")
+
+
+def _holds_for_zero(test: Compare) -> bool:
+    """Whether a count or sum of 0 satisfies the test (customers with no rows at all)."""
+    op, value = test.op, test.value
+    checks = {
+        "eq": lambda: value == 0,
+        "ne": lambda: value != 0,
+        "gt": lambda: value < 0,
+        "gte": lambda: value <= 0,
+        "lt": lambda: value > 0,
+        "lte": lambda: value >= 0,
+        "in": lambda: 0 in value,
+        "not_in": lambda: 0 not in value,
+        "between": lambda: value[0] <= 0 <= value[1],
+    }
+    check = checks.get(op)
+    return bool(check()) if check else False
+
+
+def _attr(node: Field, ctx: Context) -> ir.BooleanValue:
+    people = ctx.people
+    if node.name.startswith("attributes."):
+        key = node.name.split(".", 1)[1]
+        column = people.attributes.cast("json")[key].str
+        return _apply(column, node.test, "string", node.path)
+    kind = F.ATTR_FIELDS.get(node.name)
+    if kind is None:
+        raise _fail(
+            node.path,
+            f"unknown attribute {node.name!r}; known: "
+            f"{', '.join(F.ATTR_FIELDS)}, attributes.<custom>",
+        )
+    return _apply(people[node.name], node.test, kind, node.path)
+
+
+def _tag(node: Field, ctx: Context, ids: ir.Column) -> ir.BooleanValue:
+    if node.name not in F.TAG_FAMILIES:
+        raise _fail(
+            node.path, f"unknown tag family {node.name!r}; known: {', '.join(F.TAG_FAMILIES)}"
+        )
+    tags = ctx.con.table("customer_tags")
+    tags = tags.filter(tags.family == node.name)
+    test = node.test
+    if test.op in {"ne", "not_in"}:
+        positive = Compare("eq" if test.op == "ne" else "in", test.value)
+        hit = tags.filter(_apply(tags.value, positive, "string", node.path))
+        return ~ids.isin(hit.customer_id)
+    if test.op == "is_null":
+        return ~ids.isin(tags.customer_id)
+    if test.op == "not_null":
+        return ids.isin(tags.customer_id)
+    hit = tags.filter(_apply(tags.value, test, "string", node.path))
+    return ids.isin(hit.customer_id)
+
+
+def _numbers(
+    node: Field, ctx: Context, ids: ir.Column, table: str, registry: dict[str, str]
+) -> ir.BooleanValue:
+    kind = registry.get(node.name)
+    if kind is None:
+        raise _fail(
+            node.path, f"unknown {node.source} field {node.name!r}; known: {', '.join(registry)}"
+        )
+    if table not in TABLES:
+        raise _fail(node.path, f"no table {table!r} in this version of userops")
+    source = ctx.con.table(table)
+    hit = source.filter(_apply(source[node.name], node.test, kind, node.path))
+    return ids.isin(hit.customer_id)
+
+
+def _window(table: ir.Table, column: str, ctx: Context, within_days: int | None) -> ir.Table:
+    table = table.filter(table[column] < ctx.now)
+    if within_days:
+        table = table.filter(table[column] >= ctx.now - timedelta(days=within_days))
+    return table
+
+
+def _orders(node: Orders, ctx: Context, ids: ir.Column) -> ir.BooleanValue:
+    paid = _window(customers.paid_orders(ctx.con, ctx.now), "paid_at", ctx, node.within_days)
+    per = paid.group_by("customer_id").aggregate(
+        count=paid.count(),
+        sum_fen=paid.amount_fen.sum(),
+        aov_fen=(paid.amount_fen.sum() // paid.count()),
+        last=paid.paid_at.max(),
+    )
+    if node.metric == "days_since_last":
+        metric = (int(ctx.now.timestamp()) - per["last"].epoch_seconds()) // 86_400
+    else:
+        metric = per[node.metric]
+    test = node.test
+    matched = per.filter(_apply(metric, test, "number", node.path))
+    if node.metric in {"count", "sum_fen"} and _holds_for_zero(test):
+        failed = per.filter(~_apply(metric, test, "number", node.path))
+        return ~ids.isin(failed.customer_id)
+    return ids.isin(matched.customer_id)
+
+
+def _event_rows(ctx: Context, event: str, within_days: int | None) -> ir.Table:
+    events = customers.resolved_events(ctx.con, ctx.now)
+    events = _window(events, "timestamp", ctx, within_days)
+    return events.filter(events.event == event)
+
+
+def _events(node: Events, ctx: Context, ids: ir.Column) -> ir.BooleanValue:
+    rows = _event_rows(ctx, node.event, node.within_days)
+    for i, prop in enumerate(node.where):
+        path = f"{node.path}.where[{i}]" if node.path else f"where[{i}]"
+        raw = rows.properties.cast("json")[prop.name]
+        is_number = isinstance(prop.test.value, (int, float)) and not isinstance(
+            prop.test.value, bool
+        )
+        column = raw.float if is_number else raw.str
+        rows = rows.filter(_apply(column, prop.test, "number" if is_number else "string", path))
+    per = rows.group_by("customer_id").aggregate(n=rows.count())
+    if _holds_for_zero(node.test):
+        failed = per.filter(~_apply(per.n, node.test, "number", node.path))
+        return ~ids.isin(failed.customer_id)
+    return ids.isin(per.filter(_apply(per.n, node.test, "number", node.path)).customer_id)
+
+
+def _inactive(node: Inactive, ctx: Context, ids: ir.Column) -> ir.BooleanValue:
+    if node.event == "order":
+        recent = _window(customers.paid_orders(ctx.con, ctx.now), "paid_at", ctx, node.days)
+    else:
+        recent = _event_rows(ctx, node.event, node.days)
+    return ~ids.isin(recent.customer_id)
+
+
+def _reachable(node: Reachable, ctx: Context, ids: ir.Column) -> ir.BooleanValue:
+    if node.channel not in F.REACH_CHANNELS:
+        raise _fail(
+            node.path, f"unknown channel {node.channel!r}; known: {', '.join(F.REACH_CHANNELS)}"
+        )
+    reach = ctx.con.table("customer_reach")
+    ok = reach.filter(reach.channel == node.channel, reach.has_contact, reach.consent == "granted")
+    return ids.isin(ok.customer_id)
+
+
+def _segment(node: InSegment, ctx: Context) -> ir.BooleanValue:
+    if node.name in ctx._visiting:
+        raise _fail(node.path, f"segment {node.name!r} refers to itself")
+    ctx._visiting.add(node.name)
+    try:
+        return compile_rule(ctx.lookup(node.name), ctx)
+    finally:
+        ctx._visiting.discard(node.name)
