@@ -34,7 +34,7 @@ from userops.customers.schemas import (
 from userops.warehouse import Warehouse
 from userops.warehouse.tables import TABLES
 
-_CHUNK = 2000
+_CHUNK = 10_000
 
 
 def upsert_profiles(
@@ -102,17 +102,22 @@ def mirror(session: Session, warehouse: Warehouse, customer_ids: Sequence[str]) 
     columns += [Customer.placeholder, Customer.merged_into]
     for start in range(0, len(ids), 20_000):
         part = ids[start : start + 20_000]
-        records = []
-        for sub in range(0, len(part), _CHUNK):
-            found = session.execute(
-                sa.select(*columns).where(Customer.customer_id.in_(part[sub : sub + _CHUNK]))
-            ).mappings()
-            for row in found:
-                record = dict(row)
-                if record["attributes"] is not None:
-                    record["attributes"] = json.dumps(record["attributes"], ensure_ascii=False)
-                records.append(record)
-        table = pa.Table.from_pylist(records, schema=_MIRROR_SCHEMA)
+        rows: list[Any] = []
+        connection = session.connection()
+        for sub in range(0, len(part), 2000):
+            rows += connection.execute(
+                sa.select(*columns).where(Customer.customer_id.in_(part[sub : sub + 2000]))
+            ).all()
+        values = list(zip(*rows, strict=True)) if rows else [[] for _ in columns]
+        names = _MIRROR_SCHEMA.names
+        attributes = names.index("attributes")
+        values[attributes] = [
+            None if v is None else json.dumps(v, ensure_ascii=False) for v in values[attributes]
+        ]
+        table = pa.table(
+            [pa.array(v, type=_MIRROR_SCHEMA.field(i).type) for i, v in enumerate(values)],
+            schema=_MIRROR_SCHEMA,
+        )
         gone = pa.table({"customer_id": pa.array(part, pa.string())})
         with warehouse.write() as cur:
             cur.register("_gone", gone)
