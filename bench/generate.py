@@ -304,6 +304,8 @@ def by_group(group: np.ndarray, builders: dict[int, Callable[[np.ndarray], pa.Ar
              ) -> pa.Array:
     """Build one string per row with the builder of the row's group (each builder receives the
     row positions of its group and returns their strings), then restore the row order."""
+    if sorted(builders) != list(range(len(builders))):
+        raise ValueError("builders must cover groups 0..n-1")
     order = np.argsort(group, kind="stable")
     bounds = np.searchsorted(group[order], np.arange(max(builders) + 2))
     parts = [builders[g](order[bounds[g]:bounds[g + 1]]) for g in sorted(builders)]
@@ -825,10 +827,11 @@ def report(out: Path, name: str, rows: int, seconds: float, note: str = "") -> N
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, required=True, help="output directory")
-    ap.add_argument("--customers", type=int, default=1_000_000)
-    ap.add_argument("--orders", type=int, default=10_000_000)
-    ap.add_argument("--events", type=int, default=50_000_000)
-    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--customers", type=int, default=1_000_000, help="(default 1000000)")
+    ap.add_argument("--orders", type=int, default=10_000_000,
+                    help="(default 10000000; order items are about 1.5 per order)")
+    ap.add_argument("--events", type=int, default=50_000_000, help="(default 50000000)")
+    ap.add_argument("--seed", type=int, default=1, help="(default 1)")
     ap.add_argument("--chunk-rows", type=int, default=1_000_000,
                     help="rows per chunk and Parquet row group (default 1000000)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,

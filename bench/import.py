@@ -159,6 +159,7 @@ def run_duckdb(file: Path, db_path: Path, threads: int | None) -> float:
     literal = "'" + str(file).replace("'", "''") + "'"
     t0 = time.perf_counter()
     con = duckdb.connect(str(db_path))
+    con.execute("SET enable_progress_bar = false")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     con.execute(f"CREATE TABLE t AS SELECT * FROM read_parquet({literal})")
