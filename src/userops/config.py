@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     currency: str = "CNY"
     """ISO 4217 code; amounts are stored in its minor unit (fen for CNY)."""
 
+    warehouse_memory_limit: str | None = None
+    """DuckDB's memory limit, e.g. ``2GB`` (default: DuckDB's, 80% of RAM). Work beyond it
+    spills to disk in the data dir, so imports of any size run in bounded memory."""
+
     secret_key: str | None = None
     """Signs console sessions. Default: a random key kept in ``<data_dir>/secret_key``."""
 

@@ -31,7 +31,11 @@ class Hub:
         settings.ensure_data_dir()
         engine = engine_from(settings)
         migrate(engine)
-        warehouse = Warehouse(settings.warehouse_path, timezone=settings.timezone)
+        warehouse = Warehouse(
+            settings.warehouse_path,
+            timezone=settings.timezone,
+            memory_limit=settings.warehouse_memory_limit,
+        )
         return cls(settings=settings, engine=engine, warehouse=warehouse)
 
     def stats(self) -> dict[str, int]:

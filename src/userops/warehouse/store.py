@@ -22,7 +22,7 @@ class Warehouse:
     def __init__(self, path: Path, *, timezone: str, memory_limit: str | None = None) -> None:
         self.path = path
         self.timezone = timezone
-        config: dict[str, str] = {}
+        config: dict[str, str] = {"temp_directory": str(path.parent / "duckdb-spill")}
         if memory_limit:
             config["memory_limit"] = memory_limit
         self._con = duckdb.connect(str(path), config=config)
