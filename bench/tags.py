@@ -192,10 +192,9 @@ def run_segments(workdir: Path, as_of: datetime) -> dict[str, Any]:
         query = sql.replace("$t", literal(as_of))
 
         def run(query: str = query) -> int:
-            count = con.execute(f"SELECT count(*) FROM ({query})").fetchall()[0][0]
-            con.execute(f"SELECT customer_id FROM ({query}) ORDER BY customer_id LIMIT 10"
-                        ).fetchall()
-            return int(count)
+            rows = con.execute(f"SELECT customer_id, count(*) OVER () FROM ({query}) "
+                               "ORDER BY customer_id LIMIT 10").fetchall()
+            return int(rows[0][1]) if rows else 0
 
         seconds, count = median_time(run)
         out[name].update(sql_s=seconds, sql_count=count)

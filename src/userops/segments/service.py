@@ -132,13 +132,15 @@ def preview(
     sql = members_sql(session, warehouse, rule, now=now)
     cur = warehouse.cursor(timezone="UTC")  # Ibis-compiled SQL
     try:
-        count = cur.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0]
-        ids = cur.execute(
-            f"SELECT customer_id FROM ({sql}) ORDER BY customer_id LIMIT {int(sample)}"
+        # One pass: the window count rides along with the first ids of the sorted members.
+        rows = cur.execute(
+            f"SELECT customer_id, count(*) OVER () FROM ({sql}) ORDER BY customer_id "
+            f"LIMIT {max(int(sample), 1)}"
         ).fetchall()
     finally:
         cur.close()
-    return Preview(count=int(count), sample=[r[0] for r in ids])
+    count = int(rows[0][1]) if rows else 0
+    return Preview(count=count, sample=[r[0] for r in rows[: int(sample)]])
 
 
 def export(session: Session, warehouse: Warehouse, name: str, out: Path) -> int:
