@@ -47,3 +47,165 @@ class Overview(BaseModel):
     @property
     def window_gmv_fen(self) -> int:
         return sum(p.gmv_fen for p in self.series)
+
+
+# --------------------------------------------------------------------------------------
+# Retention, funnels, AARRR, channels, magic number
+# --------------------------------------------------------------------------------------
+
+
+class RetentionCohort(BaseModel):
+    start: date
+    """First calendar day of the cohort's period (shop timezone)."""
+    size: int
+    counts: list[int]
+    """``counts[0]`` is the size; ``counts[k]`` the members who returned in period start + k."""
+    rates: list[float]
+
+
+class RetentionGroup(BaseModel):
+    value: str
+    cohorts: list[RetentionCohort]
+
+
+class Retention(BaseModel):
+    period: str
+    mode: str
+    start_event: str
+    return_event: str
+    cumulative: bool
+    week_start: str
+    date_to: date
+    timezone: str
+    cohorts: list[RetentionCohort]
+    breakdown: str | None = None
+    groups: list[RetentionGroup] | None = None
+    """One matrix per breakdown value (largest first) when a breakdown was asked for."""
+
+
+class FunnelStepResult(BaseModel):
+    step: str
+    people: int
+    conversion_from_previous: float | None
+    conversion_from_first: float | None
+    median_seconds_to_convert: float | None
+    dropped: int
+    """People who reached the previous step but not this one (0 for the first step)."""
+
+
+class FunnelGroup(BaseModel):
+    value: str
+    steps: list[FunnelStepResult]
+
+
+class Funnel(BaseModel):
+    steps: list[FunnelStepResult]
+    window_seconds: int
+    date_from: date
+    date_to: date
+    timezone: str
+    breakdown: str | None = None
+    groups: list[FunnelGroup] | None = None
+
+
+class AarrrPeriod(BaseModel):
+    start: date
+    new_customers: int
+    new_by_channel: dict[str, int]
+    activated: int
+    activation_rate: float | None
+    week1_retention: float | None
+    """Share of the period's new customers active in days [7, 14) after signup (None when not
+    all of them have reached day 14 yet)."""
+    week4_retention: float | None
+    """The same for days [28, 35)."""
+    active_people: int
+    paying_customers: int
+    paid_orders: int
+    gmv_fen: int
+    arpu_fen: int | None
+    aov_fen: int | None
+    repurchase_rate: float | None
+    invitations: int
+    accepted_invitations: int
+    k_factor: float | None
+
+
+class Aarrr(BaseModel):
+    period: str
+    activation_event: str
+    activation_days: int
+    invite_event: str
+    timezone: str
+    periods: list[AarrrPeriod]
+
+
+class ChannelPeriod(BaseModel):
+    channel: str
+    start: date
+    spend_fen: int
+    new_customers: int
+    cac_fen: int | None
+    first_order_revenue_fen: int
+    revenue_fen: dict[str, int | None]
+    """Revenue of the cohort's paid orders within 30/90/180 days of signup (None until the
+    whole cohort has reached that age)."""
+    roi: dict[str, float | None]
+    payback_days: int | None
+    ltv_cac: float | None
+
+
+class ChannelSummary(BaseModel):
+    channel: str
+    spend_fen: int
+    new_customers: int
+    cac_fen: int | None
+    converted_30d: int
+    conversion_30d: float | None
+    conversion_ci: tuple[float, float] | None
+    conversion_p_adjusted: float | None
+    conversion_flag: str
+    """``better`` / ``worse`` than the other channels at family-wise 5% (Holm), else ``same``."""
+    revenue_90d_fen: int
+    roi_90d: float | None
+    roi_90d_ci: tuple[float, float] | None
+    roi_p_adjusted: float | None
+    roi_flag: str
+    ltv_cac: float | None
+
+
+class Channels(BaseModel):
+    model: str
+    period: str
+    timezone: str
+    date_from: date
+    date_to: date
+    data_to: date
+    periods: list[ChannelPeriod]
+    channels: list[ChannelSummary]
+    average_conversion_30d: float | None
+    average_roi_90d: float | None
+    method: str
+
+
+class MagicBehaviour(BaseModel):
+    event: str
+    threshold: int
+    youden_j: float
+    retention_above: float
+    retention_below: float | None
+    lift: float | None
+    share_above: float
+    people_above: int
+    sentence: str
+
+
+class MagicNumber(BaseModel):
+    within_days: int
+    retained_day: int
+    retained_window_days: int
+    customers: int
+    retained: int
+    base_retention: float | None
+    behaviours: list[MagicBehaviour]
+    note: str

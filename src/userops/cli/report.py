@@ -54,12 +54,13 @@ def _yuan(fen: int | None) -> str:
 def _matrix(title: str, cohorts: list[dict[str, Any]]) -> None:
     width = max((len(c["counts"]) for c in cohorts), default=0)
     table = Table(title=title)
-    table.add_column("cohort")
+    table.add_column("cohort", no_wrap=True)
     table.add_column("size", justify="right")
     for k in range(1, width):
         table.add_column(f"+{k}", justify="right")
     for c in cohorts:
-        table.add_row(c["start"], str(c["size"]), *[_pct(r) for r in c["rates"][1:]])
+        rates = c["rates"][1:] if c["size"] else [None] * (len(c["rates"]) - 1)
+        table.add_row(c["start"], str(c["size"]), *[_pct(r) for r in rates])
     out.print(table)
 
 
@@ -80,6 +81,9 @@ def retention(
     date_to: DateTo = None,
     week_start: WeekStart = "monday",
     breakdown: Breakdown = None,
+    segment: Annotated[
+        str | None, typer.Option("--segment", help="Only people in this saved segment")
+    ] = None,
     data_dir: DataDir = None,
     as_json: Json = False,
 ) -> None:
@@ -94,6 +98,7 @@ def retention(
         "date_to": date_to,
         "week_start": week_start,
         "breakdown": breakdown,
+        "segment": segment,
     }
     result = _run(data_dir, "analytics.retention", params, as_json)
     if as_json:
@@ -126,6 +131,10 @@ def funnel(
         int | None,
         typer.Option("--dropped-at", help="Also list the people who dropped at step N (2..)"),
     ] = None,
+    save_segment: Annotated[
+        str | None,
+        typer.Option("--save-segment", help="Save the people dropped at --dropped-at as a segment"),
+    ] = None,
     data_dir: DataDir = None,
     as_json: Json = False,
 ) -> None:
@@ -137,6 +146,7 @@ def funnel(
         "date_to": date_to,
         "breakdown": breakdown,
         "dropped_at": dropped_at,
+        "save_segment": save_segment,
     }
     result = _run(data_dir, "analytics.funnel", params, as_json)
     if as_json:
@@ -158,6 +168,9 @@ def funnel(
     out.print(table)
     if "dropped_people" in result:
         out.print(f"dropped at step {dropped_at}: {', '.join(result['dropped_people'])}")
+    if "saved_segment" in result:
+        saved = result["saved_segment"]
+        out.print(f"saved as segment {saved['name']} ({saved['count']:,} customers)")
 
 
 @report_app.command("aarrr")

@@ -16,6 +16,7 @@ from userops.segments import compile as compiler
 from userops.segments.models import Segment
 from userops.segments.schemas import Preview, SegmentRead, SizePoint
 from userops.segments.tree import Node, parse_rule
+from userops.tags import service as tags
 from userops.warehouse import Warehouse
 
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_-")
@@ -43,9 +44,7 @@ def _lookup(session: Session, draft: tuple[str, Any] | None = None) -> Callable[
     return find
 
 
-def validate(
-    session: Session, warehouse: Warehouse, rule: Any, *, name: str | None = None
-) -> Node:
+def validate(session: Session, warehouse: Warehouse, rule: Any, *, name: str | None = None) -> Node:
     """Parse and compile (without running) so every error surfaces before saving."""
     node = parse_rule(rule)
     con = warehouse.ibis()
@@ -86,6 +85,42 @@ def create(
     return SegmentRead.model_validate(found, from_attributes=True)
 
 
+def save_list(
+    session: Session,
+    warehouse: Warehouse,
+    *,
+    name: str,
+    customer_ids: list[str],
+    description: str | None = None,
+) -> SegmentRead:
+    """A segment of exactly these customers (e.g. the people who dropped at a funnel step): they
+    get the manual tag ``list:<name>`` and the segment selects that tag. Ids of people who are
+    not customers (anonymous visitors) are left out. Saving again replaces the list."""
+    name = _check_name(name)
+    tag = f"list:{name}"
+    cur = warehouse.cursor()
+    try:
+        old = [
+            r[0]
+            for r in cur.execute(
+                "SELECT customer_id FROM manual_tags WHERE tag = ?", [tag]
+            ).fetchall()
+        ]
+    finally:
+        cur.close()
+    if old:
+        tags.remove_manual(warehouse, old, tag)
+    tags.add_manual(warehouse, customer_ids, tag, source=f"segment:{name}", skip_unknown=True)
+    return create(
+        session,
+        warehouse,
+        name=name,
+        rule={"tag": "manual", "value": tag},
+        description=description,
+        replace=True,
+    )
+
+
 def get(session: Session, name: str) -> SegmentRead:
     found = session.execute(sa.select(Segment).where(Segment.name == name)).scalar_one_or_none()
     if found is None:
@@ -106,6 +141,27 @@ def delete(session: Session, warehouse: Warehouse, name: str) -> None:
     session.flush()
     with warehouse.write() as cur:
         cur.execute("DELETE FROM segment_members WHERE segment = ?", [name])
+
+
+def members_table(
+    session: Session, con: ibis.BaseBackend, name: str, *, now: datetime | None = None
+) -> ibis.Table:
+    """The saved segment's members as an Ibis table (``customer_id``) on ``con``, for other
+    domains' queries (a retention report restricted to a segment)."""
+    rule = get(session, name).rule
+    ctx = compiler.Context(con, now or datetime.now(UTC), _lookup(session))
+    return compiler.members(parse_rule(rule), ctx)
+
+
+def members_builder(
+    session: Session, name: str | None
+) -> Callable[[ibis.BaseBackend], ibis.Table] | None:
+    """For reports restricted to a saved segment: a function building its members on the
+    report's backend (None without a name). An unknown name is refused at once."""
+    if not name:
+        return None
+    get(session, name)
+    return lambda con: members_table(session, con, name)
 
 
 def members_sql(

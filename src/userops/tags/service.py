@@ -193,12 +193,26 @@ def transitions(warehouse: Warehouse, family: str = "lifecycle") -> Transition:
     )
 
 
-def add_manual(warehouse: Warehouse, customer_ids: list[str], tag: str, *, source: str) -> int:
+def add_manual(
+    warehouse: Warehouse,
+    customer_ids: list[str],
+    tag: str,
+    *,
+    source: str,
+    skip_unknown: bool = False,
+) -> int:
     """Tag these customers by hand; returns how many were newly tagged. Unknown ids are refused
-    (all or nothing) with the first few named."""
+    (all or nothing) with the first few named, or left out with ``skip_unknown``."""
     tag = _check_tag(tag)
     ids = pa.table({"customer_id": pa.array(list(dict.fromkeys(customer_ids)), pa.string())})
     with warehouse.write() as cur:
+        if skip_unknown:
+            cur.register("_given", ids)
+            ids = cur.sql(
+                "SELECT customer_id FROM _given WHERE customer_id IN (SELECT customer_id FROM "
+                "customers)"
+            ).to_arrow_table()
+            cur.unregister("_given")
         cur.register("_ids", ids)
         unknown = [
             r[0]
@@ -249,3 +263,38 @@ def _check_tag(tag: str) -> str:
     if not tag or len(tag) > 64:
         raise InvalidInput("a tag needs 1 to 64 characters", field="tag")
     return tag
+
+
+def rfm_grid(warehouse: Warehouse) -> list[dict[str, Any]]:
+    """The eight RFM classes (``rfm_cn``) of the last refresh, in the order of ``RFM_CN``:
+    customers, revenue (sum of ``monetary_fen``, fen) and AOV (revenue // paid orders, fen)."""
+    from userops.tags.rules import RFM_CN
+
+    con = warehouse.ibis()
+    try:
+        values = con.table("customer_tag_values")
+        values = values.filter(values.rfm_cn.notnull())
+        per = values.group_by("rfm_cn").aggregate(
+            customers=values.count(),
+            revenue_fen=values.monetary_fen.sum(),
+            orders=values.frequency.sum(),
+        )
+        rows = per.to_pyarrow().to_pylist()
+    finally:
+        con.disconnect()
+    found = {r["rfm_cn"]: r for r in rows}
+    out: list[dict[str, Any]] = []
+    for name in RFM_CN:
+        row = found.get(name) or {}
+        revenue = int(row.get("revenue_fen") or 0)
+        orders = int(row.get("orders") or 0)
+        out.append(
+            {
+                "rfm_cn": name,
+                "customers": int(row.get("customers") or 0),
+                "revenue_fen": revenue,
+                "orders": orders,
+                "aov_fen": revenue // orders if orders else None,
+            }
+        )
+    return out
