@@ -12,6 +12,32 @@ from userops.config import Settings
 
 ORDER = ("customers", "orders", "order-items", "events", "spend")
 
+EXAMPLE_SEGMENTS = (
+    ("vip", {"tag": "rfm_cn", "value": "important_value"}, "重要价值客户 / important value"),
+    (
+        "winback-sms",
+        {
+            "all": [
+                {"tag": "lifecycle", "value": "silent"},
+                {"reachable": "sms"},
+                {"rfm": "monetary_fen", "op": ">=", "value": 30000},
+            ]
+        },
+        "silent, spent ≥ ¥300, reachable by SMS",
+    ),
+    (
+        "beauty-browsers",
+        {
+            "events": "product_view",
+            "within_days": 30,
+            "op": ">=",
+            "value": 3,
+            "where": [{"property": "category", "value": "美妆"}],
+        },
+        "viewed beauty products 3+ times in 30 days",
+    ),
+)
+
 
 def run_demo(
     settings: Settings,
@@ -39,6 +65,17 @@ def run_demo(
                     settings, "import", {"entity": entity, "path": str(files[entity])}, progress
                 )
             )
+    with StepProgress(enabled=not as_json) as progress:
+        for name, rule, description in EXAMPLE_SEGMENTS:
+            dispatch.run(
+                settings,
+                "segment.create",
+                {"name": name, "rule": rule, "description": description, "replace": True},
+                progress,
+            )
+        if not as_json:
+            err.print("computing tags and segments…")
+        results["tags"] = dispatch.run(settings, "tags.refresh", {}, progress)["counts"]
     stats = dispatch.run(settings, "stats", {}, lambda *_: None)
     generated = prepare_admin(settings)
     url = console_url(host, port)
@@ -57,13 +94,14 @@ def run_demo(
             f"[bold]demo shop ready[/] in {elapsed}s: "
             + ", ".join(f"{v:,} {k}" for k, v in stats.items())
         )
+    say = err if as_json else out  # with --json, stdout carries only the JSON
     if generated:
-        out.print(
+        say.print(
             f"[bold]first admin created[/]: user [cyan]admin[/], password "
             f"[cyan]{generated}[/] (shown once; stored argon2-hashed)"
         )
     elif not settings.admin_password:
-        out.print(
+        say.print(
             "log in as [cyan]admin[/] with the password printed at first start "
             "(`userops admin password` sets a new one)"
         )
