@@ -15,6 +15,7 @@ from userops.api import app as api
 from userops.config import Settings
 from userops.console import app as console
 from userops.hub import Hub
+from userops.jobs import tracking
 from userops.warehouse import owner
 
 log = logging.getLogger("userops.api")
@@ -51,6 +52,7 @@ def create_app(settings: Settings, *, public_url: str | None = None) -> FastAPI:
             hub = Hub.open(settings)
             stack.callback(hub.close)
             app.state.hub = hub
+            app.state.tracker = stack.enter_context(tracking.running(hub))  # tracking API loader
             if public_url:
                 info = owner.publish_server(data_dir, public_url)
                 app.state.local_token = info.token

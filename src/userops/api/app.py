@@ -5,9 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from userops.api import errors
-from userops.api.routers import customers, health, internal, tracking
-from userops.api.routers import predict
 from userops.api.routers import analytics as analytics_routes
+from userops.api.routers import customers, health, internal, predict, recommend, tracking
 from userops.api.routers import tags as tag_routes
 
 
@@ -18,5 +17,6 @@ def install(app: FastAPI) -> None:
     app.include_router(tag_routes.router)
     app.include_router(internal.router)
     app.include_router(predict.router)
+    app.include_router(recommend.router)
     app.include_router(analytics_routes.router)
     app.include_router(tracking.router)

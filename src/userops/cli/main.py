@@ -12,6 +12,7 @@ from userops.cli import dispatch
 from userops.cli.common import DataDir, Json, fail, settings_for
 from userops.cli.output import StepProgress, out, print_json
 from userops.cli.predict import predict_app
+from userops.cli.recommend import recommend_app
 from userops.cli.report import report_app
 from userops.cli.tags import segment_app, tags_app
 from userops.core.errors import UseropsError
@@ -27,6 +28,7 @@ keys_app = typer.Typer(help="API keys (stored hashed; a key is shown once).", no
 app.add_typer(keys_app, name="keys")
 app.add_typer(report_app, name="report")
 app.add_typer(predict_app, name="predict")
+app.add_typer(recommend_app, name="recommend")
 app.add_typer(tags_app, name="tags")
 app.add_typer(segment_app, name="segment")
 

@@ -56,8 +56,7 @@ def fit(
         f"LL={bg['loglik']:.1f}"
     )
     out.print(
-        f"Gamma-Gamma p={gg['p']:.4f} q={gg['q']:.4f} gamma={gg['gamma']:.4f} "
-        f"LL={gg['loglik']:.1f}"
+        f"Gamma-Gamma p={gg['p']:.4f} q={gg['q']:.4f} gamma={gg['gamma']:.4f} LL={gg['loglik']:.1f}"
     )
     out.print(
         f"[bold]{result['customers']:,}[/] customers scored to {result['calibration_end']} "

@@ -11,7 +11,17 @@ from starlette.middleware.sessions import SessionMiddleware
 from userops.config import Settings
 from userops.console import security
 from userops.console.templating import Renderer
-from userops.console.views import auth, customers, language, overview
+from userops.console.views import (
+    analytics,
+    auth,
+    customers,
+    language,
+    live,
+    overview,
+    predict,
+    segments,
+    tags,
+)
 
 STATIC_DIR = Path(__file__).parent / "static"
 SESSION_COOKIE = "userops_session"
@@ -31,5 +41,5 @@ def mount(app: FastAPI, settings: Settings, *, secret: str) -> None:
     app.add_exception_handler(security.LoginRequired, security.login_redirect)
     app.state.console = Renderer(settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, language, overview, customers):
+    for module in (auth, language, overview, customers, analytics, live, tags, segments, predict):
         app.include_router(module.router)

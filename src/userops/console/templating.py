@@ -41,12 +41,14 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem("overview", "/"),
     NavItem("customers", "/customers"),
-    NavItem("tags", None),
-    NavItem("segments", None),
+    NavItem("clv", "/clv"),
+    NavItem("tags", "/tags"),
+    NavItem("segments", "/segments"),
     NavItem("campaigns", None),
     NavItem("loyalty", None),
     NavItem("growth", None),
-    NavItem("analytics", None),
+    NavItem("analytics", "/analytics"),
+    NavItem("live", "/live"),
 )
 
 

@@ -102,6 +102,135 @@ def import_file(
     return summary
 
 
+def load_tracked(
+    *,
+    engine: Engine,
+    warehouse: Warehouse,
+    rejects_dir: Path,
+    path: Path,
+    now: datetime | None = None,
+) -> ImportSummary:
+    """Import one segment of the tracking journal (JSON lines written by the tracking API).
+
+    The same staging and checks as ``import events``; then, unlike a file import, the *first*
+    message of a ``message_id`` wins and messages already in the warehouse are skipped (SDK
+    retries, journal replays after a crash). Identities and profiles are applied from every valid
+    message of the segment (those writes are idempotent, so a replay completes them); new events,
+    and the orders and order items of e-commerce events among them, are inserted in one
+    warehouse transaction."""
+    spec = ENTITIES["events"]
+    now = now or datetime.now(UTC)
+    with warehouse.writer() as cur:
+        staged = stage(cur, spec, path, "jsonl", {})
+        _check(cur, spec, staged, "jsonl")
+        rejects_file = _write_rejects(cur, staged, rejects_dir, spec, now)
+        summary = ImportSummary(
+            rejected=_one(cur, "SELECT count(*) FROM _typed WHERE _reason IS NOT NULL"),
+            rejects_file=str(rejects_file) if rejects_file else None,
+        )
+        cur.execute(
+            "CREATE OR REPLACE TEMP TABLE _good AS SELECT * EXCLUDE (_reason, _rec, _line_no) "
+            "FROM _typed WHERE _reason IS NULL QUALIFY row_number() OVER (PARTITION BY "
+            "message_id ORDER BY _rec) = 1"
+        )
+        valid = _one(cur, "SELECT count(*) FROM _typed WHERE _reason IS NULL")
+        _apply_identity(cur, engine, warehouse, summary, path, now)
+        columns = list(TABLES["events"])
+        cols = ", ".join(_q(c) for c in columns)
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            cur.execute(
+                "CREATE OR REPLACE TEMP TABLE _fresh AS SELECT * FROM _good g WHERE NOT EXISTS "
+                "(SELECT 1 FROM events t WHERE t.message_id = g.message_id)"
+            )
+            summary.imported = _one(cur, "SELECT count(*) FROM _fresh")
+            summary.duplicates = valid - summary.imported
+            cur.execute(f"INSERT INTO events ({cols}) SELECT {cols} FROM _fresh")
+            _orders_from_events(cur)
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        for temp in ("_stage", "_typed", "_good", "_fresh", "_jrec", "_oev", "_ord", "_items"):
+            cur.execute(f"DROP TABLE IF EXISTS {temp}")
+    return summary
+
+
+_ORDER_EVENTS = {
+    "Order Completed": "paid",
+    "Order Refunded": "refunded",
+    "Order Cancelled": "cancelled",
+}
+"""Segment e-commerce events that write orders, and the order status each sets."""
+
+
+def _orders_from_events(cur: duckdb.DuckDBPyConnection) -> None:
+    """Orders and order items from the new e-commerce events in ``_fresh`` (inside the caller's
+    transaction). Money: the spec's decimal amounts (``total``/``revenue``, ``discount``,
+    ``price``) become integer fen through DECIMAL, never float. The customer is the message's
+    user id (or the customer it was merged into), else the customer its anonymous id is linked
+    to; an order with neither is not written (the event is kept). A refunded or cancelled order
+    never goes back to paid."""
+    statuses = " ".join(f"WHEN '{e}' THEN '{s}'" for e, s in _ORDER_EVENTS.items())
+    names = ", ".join(f"'{e}'" for e in _ORDER_EVENTS)
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE _oev AS SELECT "
+        "json_extract_string(e.properties, '$.order_id') AS order_id, "
+        "coalesce(u.customer_id, e.user_id, a.customer_id) AS customer_id, "
+        f"e.timestamp AS happened, e.event, CASE e.event {statuses} END AS status, "
+        "try_cast(coalesce(json_extract_string(e.properties, '$.total'), "
+        "json_extract_string(e.properties, '$.revenue')) AS DECIMAL(18, 2)) AS total, "
+        "try_cast(json_extract_string(e.properties, '$.discount') AS DECIMAL(18, 2)) AS discount,"
+        " nullif(json_extract_string(e.properties, '$.coupon'), '') AS coupon, "
+        "json_extract_string(e.context, '$.campaign.source') AS channel, "
+        "json_extract(e.properties, '$.products') AS products "
+        "FROM _fresh e "
+        "LEFT JOIN identities u ON u.kind = 'user_id' AND u.value = e.user_id "
+        "LEFT JOIN identities a ON a.kind = 'anonymous_id' AND a.value = e.anonymous_id "
+        f"WHERE e.type = 'track' AND e.event IN ({names})"
+    )
+    cur.execute("DELETE FROM _oev WHERE order_id IS NULL OR order_id = '' OR customer_id IS NULL")
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE _ord AS SELECT order_id, arg_max(customer_id, happened) AS "
+        "customer_id, min(happened) AS created_at, arg_max(status, happened) AS status, "
+        "min(happened) FILTER (WHERE status = 'paid') AS paid_at, "
+        "arg_max(total, happened) FILTER (WHERE total IS NOT NULL) AS total, "
+        "arg_max(discount, happened) FILTER (WHERE discount IS NOT NULL) AS discount, "
+        "arg_max(coupon, happened) FILTER (WHERE coupon IS NOT NULL) AS coupon, "
+        "arg_max(channel, happened) FILTER (WHERE channel IS NOT NULL) AS channel "
+        "FROM _oev GROUP BY order_id"
+    )
+    cur.execute(
+        "UPDATE orders SET status = CASE WHEN orders.status IN ('refunded', 'cancelled') "
+        "THEN orders.status ELSE o.status END, paid_at = coalesce(orders.paid_at, o.paid_at) "
+        "FROM _ord o WHERE orders.order_id = o.order_id AND orders.status <> o.status"
+    )
+    cur.execute(
+        "INSERT INTO orders SELECT order_id, customer_id, created_at, CASE WHEN status IN "
+        "('paid', 'refunded') THEN coalesce(paid_at, created_at) END, status, "
+        "coalesce(CAST(total * 100 AS BIGINT), 0), coalesce(CAST(discount * 100 AS BIGINT), 0), "
+        "CASE WHEN coupon IS NULL THEN NULL ELSE [coupon] END, channel FROM _ord o "
+        "WHERE NOT EXISTS (SELECT 1 FROM orders t WHERE t.order_id = o.order_id)"
+    )
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE _items AS SELECT order_id, "
+        "coalesce(json_extract_string(p, '$.sku'), json_extract_string(p, '$.product_id')) AS sku,"
+        " json_extract_string(p, '$.name') AS product_name, "
+        "json_extract_string(p, '$.category') AS category, "
+        "coalesce(try_cast(json_extract_string(p, '$.quantity') AS BIGINT), 1) AS quantity, "
+        "coalesce(CAST(try_cast(json_extract_string(p, '$.price') AS DECIMAL(18, 2)) * 100 "
+        "AS BIGINT), 0) AS price_fen FROM (SELECT order_id, unnest(from_json(products, "
+        "'[\"JSON\"]')) AS p FROM _oev WHERE status = 'paid' AND products IS NOT NULL AND "
+        "json_type(products) = 'ARRAY')"
+    )
+    cur.execute(
+        "INSERT INTO order_items SELECT order_id, sku, product_name, category, quantity, "
+        "price_fen FROM _items i WHERE sku IS NOT NULL AND quantity > 0 AND NOT EXISTS "
+        "(SELECT 1 FROM order_items t WHERE t.order_id = i.order_id AND t.sku = i.sku) "
+        "QUALIFY row_number() OVER (PARTITION BY order_id, sku) = 1"
+    )
+
+
 def _one(cur: duckdb.DuckDBPyConnection, sql: str) -> int:
     rows = cur.execute(sql).fetchall()
     return int(rows[0][0]) if rows and rows[0][0] is not None else 0
@@ -410,8 +539,9 @@ def _apply_identity(
                 )
             )
         for previous_id, user_id, message_id, at in aliases:
-            if customers.resolve(session, user_id=user_id, anonymous_id=None) is None:
-                customers.create_placeholders(session, [user_id], now=now)
+            target = customers.resolve(session, user_id=user_id, anonymous_id=None) or user_id
+            if not customers.known_ids(session, [target]):
+                customers.create_placeholders(session, [target], now=now)
             changed |= set(
                 customers.alias(
                     session,
@@ -447,19 +577,40 @@ _TRAIT_FIELDS = {
 }
 
 
+_MAPPED_TRAITS = {"name", "email", "phone", "gender", "birthday", "address", "createdAt"}
+"""Reserved traits that map to profile fields; every other trait is a custom attribute."""
+
+
 def _traits_profiles(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """The newest identify traits of each user, as partial profiles (spec's reserved traits)."""
+    """The newest identify traits of each user, as partial profiles: the spec's reserved traits
+    become profile fields, the others custom ``attributes`` (merged into the stored ones). A
+    ``Signed Up`` track sets the signup time (and channel, from ``context.campaign.source``)."""
     picks = ", ".join(
-        f"nullif(json_extract_string(traits, '{p}'), '') AS {f}" for f, p in _TRAIT_FIELDS.items()
+        f"nullif(json_extract_string(g.traits, '{p}'), '') AS {f}" for f, p in _TRAIT_FIELDS.items()
     )
     rows = cur.execute(
-        f"SELECT user_id AS customer_id, {picks} FROM _good WHERE type = 'identify' AND user_id "
-        "IS NOT NULL AND traits IS NOT NULL QUALIFY row_number() OVER (PARTITION BY user_id "
-        "ORDER BY timestamp DESC) = 1"
+        f"SELECT g.user_id AS customer_id, {picks}, g.traits::VARCHAR, c.attributes::VARCHAR "
+        "FROM _good g LEFT JOIN customers c ON c.customer_id = g.user_id WHERE g.type = "
+        "'identify' AND g.user_id IS NOT NULL AND g.traits IS NOT NULL QUALIFY row_number() "
+        "OVER (PARTITION BY g.user_id ORDER BY g.timestamp DESC) = 1"
     ).fetchall()
+    signups = {
+        row[0]: (row[1], row[2])
+        for row in cur.execute(
+            "SELECT user_id, min(timestamp), arg_min(json_extract_string(context, "
+            "'$.campaign.source'), timestamp) FROM _good WHERE type = 'track' AND event = "
+            "'Signed Up' AND user_id IS NOT NULL GROUP BY user_id"
+        ).fetchall()
+    }
     out = []
     for row in rows:
-        record = dict(zip(["customer_id", *_TRAIT_FIELDS], row, strict=True))
+        record = dict(zip(["customer_id", *_TRAIT_FIELDS], row[:-2], strict=True))
+        custom = {k: v for k, v in json.loads(row[-2]).items() if k not in _MAPPED_TRAITS}
+        if custom:
+            record["attributes"] = {**json.loads(row[-1] or "{}"), **custom}
+        if record["customer_id"] in signups:
+            signup_at, channel = signups.pop(record["customer_id"])
+            record["signup_at"], record["signup_channel"] = signup_at.isoformat(), channel
         gender = (record.get("gender") or "").lower()
         record["gender"] = {"male": "male", "m": "male", "female": "female", "f": "female"}.get(
             gender
@@ -468,6 +619,8 @@ def _traits_profiles(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
             record[field] = _parse_time(record[field], date_only=field == "birthday")
         if any(v is not None for k, v in record.items() if k != "customer_id"):
             out.append(record)
+    for customer_id, (signup_at, channel) in signups.items():
+        out.append({"customer_id": customer_id, "signup_at": signup_at, "signup_channel": channel})
     return out
 
 

@@ -15,6 +15,7 @@ _MODULES = (
     "userops.jobs.ingest",
     "userops.jobs.analytics",
     "userops.jobs.predict",
+    "userops.jobs.recommend",
     "userops.jobs.tags",
     "userops.jobs.segments",
     "userops.jobs.tracking",

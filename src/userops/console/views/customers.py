@@ -13,6 +13,9 @@ from userops.console.templating import Renderer, renderer
 from userops.core.errors import NotFound
 from userops.customers import service as customers
 from userops.ledger import unit_of_work
+from userops.predict import service as predict
+from userops.recommend import service as recommend
+from userops.tags import service as tags
 
 router = APIRouter(
     prefix="/customers", include_in_schema=False, dependencies=[Depends(current_user)]
@@ -48,4 +51,12 @@ def customer_page(request: Request, customer_id: str, console: RendererDep) -> R
         return RedirectResponse(
             f"/customers/{quote(view.profile.customer_id, safe='')}", status_code=303
         )
-    return console.page(request, "customers/detail.html", {"c": view}, active="customers")
+    try:
+        customer_tags = tags.show(hub.warehouse, customer_id)
+    except NotFound:
+        customer_tags = None
+    tag_error = request.query_params.get("tag_error")
+    context = {"c": view, "tags": customer_tags, "tag_error": tag_error}
+    context["scores"] = predict.customer_score(hub.warehouse, customer_id)
+    context["recs"] = recommend.peek(hub.warehouse, customer_id, k=10)
+    return console.page(request, "customers/detail.html", context, active="customers")

@@ -1,0 +1,148 @@
+"""CLV bench: BG/NBD + Gamma-Gamma fits by userops against ``lifetimes`` (the reference peer) on
+the same data in the same run: the CDNOW master file (23,570 customers) and synthetic customers
+sampled from the published CDNOW parameters (so the true values are known).
+
+    python -m venv /tmp/bench-venv && /tmp/bench-venv/bin/pip install -e ".[bench]"
+    /tmp/bench-venv/bin/python bench/predict.py --cdnow CDNOW_master.txt --customers 1000000
+
+``lifetimes`` is installed only in the bench environment (the ``bench`` extra). Each fit runs in
+its own process (peak memory is its own); times are wall-clock seconds of ``fit`` alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+import warnings
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+
+TRUE = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426, "p": 6.25, "q": 3.74, "gamma": 15.44}
+BG = ("r", "alpha", "a", "b")
+GG = ("p", "q", "gamma")
+
+
+def cdnow_summary(path: Path, workdir: Path) -> Path:
+    """CDNOW master → (frequency, recency, T, monetary) in weeks, calibration to 1997-09-30."""
+    from userops.predict.rfm import day_number, rfm_summary
+
+    rows = [line.split() for line in path.read_text().splitlines()[1:] if line.strip()]
+    customer = np.array([int(r[0]) for r in rows])
+    day = np.array([day_number(datetime.strptime(r[1], "%Y%m%d").date()) for r in rows])
+    fen = np.array([round(float(r[3]) * 100) for r in rows])
+    s = rfm_summary(customer, day, fen, calibration_end=date(1997, 9, 30), time_unit="week")
+    out = workdir / "cdnow_master.npz"
+    np.savez(out, frequency=s.frequency, recency=s.recency, T=s.T, monetary=s.monetary)
+    return out
+
+
+def synthetic(n: int, workdir: Path) -> Path:
+    from userops.predict.simulate import simulate
+
+    sim = simulate(n, **TRUE, seed=2024)
+    out = workdir / f"synthetic_{n}.npz"
+    np.savez(out, frequency=sim.frequency, recency=sim.recency, T=sim.T, monetary=sim.monetary)
+    return out
+
+
+def fit_userops(data: Path) -> dict[str, float]:
+    from userops.predict.bgnbd import BetaGeoFitter
+    from userops.predict.gamma_gamma import GammaGammaFitter
+
+    d = np.load(data)
+    started = time.perf_counter()
+    bg = BetaGeoFitter().fit(d["frequency"], d["recency"], d["T"])
+    t_bg = time.perf_counter() - started
+    started = time.perf_counter()
+    gg = GammaGammaFitter().fit(d["frequency"], d["monetary"])
+    t_gg = time.perf_counter() - started
+    return {**bg.params_, **gg.params_, "bg_s": t_bg, "gg_s": t_gg, "bg_ll": bg.loglik_}
+
+
+def fit_lifetimes(data: Path) -> dict[str, float]:
+    import pandas as pd
+    from lifetimes import BetaGeoFitter, GammaGammaFitter
+
+    warnings.simplefilter("ignore")
+    d = np.load(data)
+    frame = pd.DataFrame({k: d[k] for k in ("frequency", "recency", "T", "monetary")})
+    started = time.perf_counter()
+    bg = BetaGeoFitter().fit(frame["frequency"], frame["recency"], frame["T"])
+    t_bg = time.perf_counter() - started
+    rep = frame[(frame["frequency"] > 0) & (frame["monetary"] > 0)]  # as userops excludes
+    started = time.perf_counter()
+    gg = GammaGammaFitter().fit(rep["frequency"], rep["monetary"])
+    t_gg = time.perf_counter() - started
+    p = {**{k: float(bg.params_[k]) for k in BG}, **{k: float(gg.params_[k]) for k in ("p", "q")}}
+    p["gamma"] = float(gg.params_["v"])  # lifetimes calls gamma "v"
+    return {**p, "bg_s": t_bg, "gg_s": t_gg, "bg_ll": float(-bg._negative_log_likelihood_ * len(frame))}
+
+
+def run_child(kind: str, data: Path) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(data)],
+        check=True, capture_output=True, text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def report(name: str, ours: dict[str, float], peer: dict[str, float] | None, truth: bool) -> None:
+    print(f"\n## {name}")
+    header = "| | " + " | ".join(BG + GG) + " | BG/NBD s | Gamma-Gamma s | total s | max RSS MB |"
+    print(header)
+    print("|" + "---|" * (len(BG + GG) + 5))
+    rows = [("userops", ours)] + ([("lifetimes", peer)] if peer else [])
+    if truth:
+        rows.append(("true", TRUE))
+    for label, r in rows:
+        cells = " | ".join(f"{r[k]:.4f}" for k in BG + GG)
+        times = (
+            f"{r['bg_s']:.2f} | {r['gg_s']:.2f} | {r['bg_s'] + r['gg_s']:.2f} | {r['rss_mb']:.0f}"
+            if "bg_s" in r else " | | |"
+        )
+        print(f"| {label} | {cells} | {times} |")
+    if peer:
+        rel = max(abs(ours[k] - peer[k]) / abs(peer[k]) for k in BG + GG)
+        speed = (peer["bg_s"] + peer["gg_s"]) / (ours["bg_s"] + ours["gg_s"])
+        print(f"\nlargest relative difference userops vs lifetimes: {rel:.2e}; "
+              f"userops is {speed:.1f}× faster (total fit time)")
+    if truth:
+        rel = max(abs(ours[k] - TRUE[k]) / TRUE[k] for k in BG + GG)
+        print(f"largest relative error of userops against the true parameters: {rel:.2%}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--child", nargs=2)
+    parser.add_argument("--cdnow", type=Path)
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/predict-bench"))
+    parser.add_argument("--no-lifetimes", action="store_true")
+    args = parser.parse_args()
+    if args.child:
+        kind, data = args.child
+        result = (fit_userops if kind == "userops" else fit_lifetimes)(Path(data))
+        result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(result))
+        return
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    sets = []
+    if args.cdnow:
+        sets.append((f"CDNOW master ({args.cdnow.name}), weeks, calibration to 1997-09-30",
+                     cdnow_summary(args.cdnow, args.workdir), False))
+    sets.append((f"{args.customers:,} synthetic customers (true = published CDNOW parameters)",
+                 synthetic(args.customers, args.workdir), True))
+    for name, data, truth in sets:
+        ours = run_child("userops", data)
+        peer = None if args.no_lifetimes else run_child("lifetimes", data)
+        report(name, ours, peer, truth)
+
+
+if __name__ == "__main__":
+    main()

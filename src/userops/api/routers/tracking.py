@@ -1,0 +1,176 @@
+"""Segment's HTTP Tracking API: ``/v1/track``, ``identify``, ``page``, ``screen``, ``alias``,
+``group``, ``batch`` (and ``import``, an alias of batch).
+
+The write key comes as the Basic-auth user name (empty password), a Bearer token or ``writeKey``
+in the body; bodies may be gzip-compressed. A 200 means every event of the call is durable
+(journaled and synced); a 400 refuses the whole call and names the broken rule's field.
+Handlers read the raw body (no pydantic model): the rules live in ``ingest.tracking.rules``.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import time
+import zlib
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+
+from userops.auth import service as auth
+from userops.core.errors import InvalidInput, Unauthorized, UseropsError
+from userops.ingest.tracking.service import MAX_BATCH_BYTES, RateLimited, Tracker
+from userops.ledger import unit_of_work
+
+router = APIRouter(prefix="/v1", tags=["tracking"])
+
+CALLS = ("track", "identify", "page", "screen", "alias", "group", "batch", "import")
+SHORT = {
+    "t": "track",
+    "i": "identify",
+    "p": "page",
+    "s": "screen",
+    "a": "alias",
+    "g": "group",
+    "b": "batch",
+}
+"""The one-letter paths analytics.js (analytics-next) posts to: ``/v1/t`` is a track call."""
+_OK = b'{"success":true}'
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, Content-Encoding",
+    "Access-Control-Max-Age": "86400",
+}
+"""Browsers on the shop's own sites send events here (write keys are meant to be public)."""
+KEY_CACHE_SECONDS = 5.0
+"""A verified write key is remembered this long: revoking a key takes effect within 5 s."""
+
+
+class _Keys:
+    """Verified write keys → their public prefix, cached briefly so that each call does not
+    hash and look up the key in the ledger (only successes are cached)."""
+
+    def __init__(self) -> None:
+        self._ok: dict[str, tuple[str, float]] = {}
+
+    async def prefix(self, request: Request, key: str) -> str:
+        found = self._ok.get(key)
+        now = time.monotonic()
+        if found is not None and found[1] > now:
+            return found[0]
+
+        def verify() -> str:
+            with unit_of_work(request.app.state.hub.engine) as session:
+                return auth.verify_key(session, key, needs="write").prefix
+
+        prefix = await run_in_threadpool(verify)
+        if len(self._ok) > 10_000:
+            self._ok.clear()
+        self._ok[key] = (prefix, now + KEY_CACHE_SECONDS)
+        return prefix
+
+
+_keys = _Keys()
+
+
+def _header_key(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    if scheme.lower() == "basic" and value:
+        try:
+            user = base64.b64decode(value).decode().partition(":")[0]
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return user or None
+    return None
+
+
+async def _body(request: Request) -> bytes:
+    raw = await request.body()
+    if request.headers.get("content-encoding", "").lower() == "gzip":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error):
+            raise InvalidInput("the body is not valid gzip", field="content-encoding") from None
+    if len(raw) > MAX_BATCH_BYTES:
+        raise InvalidInput(
+            f"the body may not exceed {MAX_BATCH_BYTES // 1024} KB ({len(raw)} bytes)",
+            field="body",
+        )
+    return raw
+
+
+def _error(exc: UseropsError, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"error": exc.to_dict()}, status_code=exc.status, headers={**CORS, **(headers or {})}
+    )
+
+
+async def _handle(call: str, request: Request) -> Response:
+    received_at = datetime.now(UTC)
+    tracker: Tracker = request.app.state.tracker
+    key = _header_key(request)
+    prefix: str | None = None
+    try:
+        if key:
+            prefix = await _keys.prefix(request, key)
+        try:
+            body = await _body(request)
+        except InvalidInput:
+            if prefix:
+                tracker.stats.rejected(prefix, 1)  # events unknown: counted as one
+            raise
+        checked = tracker.check(call, body, key=prefix, received_at=received_at)
+        if prefix is None:  # the key in the body (writeKey): verify, then check with it
+            if not checked.write_key:
+                raise Unauthorized(
+                    "a write key is required (Basic auth user name, Bearer token or writeKey)",
+                    field="authorization",
+                )
+            prefix = await _keys.prefix(request, checked.write_key)
+            checked = tracker.check(call, body, key=prefix, received_at=received_at)
+        tracker.admit(prefix, len(checked.lines))
+        await tracker.accept(checked, key=prefix)
+    except RateLimited as exc:
+        return _error(exc, {"Retry-After": str(int(exc.retry_after))})
+    except UseropsError as exc:
+        return _error(exc)
+    return Response(_OK, media_type="application/json", headers=CORS)
+
+
+async def preflight() -> Response:
+    return Response(status_code=204, headers=CORS)
+
+
+def _route(call: str, path: str | None = None) -> None:
+    async def endpoint(request: Request) -> Response:
+        return await _handle(call, request)
+
+    endpoint.__name__ = call if path is None else f"{call}_short"
+    summary = "Batch (alias of /v1/batch)" if call == "import" else f"Segment {call} call"
+    router.add_api_route(
+        f"/{path or call}",
+        endpoint,
+        methods=["POST"],
+        summary=summary if path is None else f"{summary} (analytics.js short path)",
+        include_in_schema=path is None,
+        responses={
+            200: {"description": 'Accepted and durable: {"success": true}'},
+            400: {"description": "A rule of the spec is broken; nothing of the call is stored"},
+            401: {"description": "Unknown or missing write key"},
+            403: {"description": "Revoked key, or a key without the write scope"},
+            429: {"description": "Rate limit of the key exceeded; see Retry-After"},
+        },
+    )
+
+
+for _call in CALLS:
+    _route(_call)
+for _path, _call in SHORT.items():
+    _route(_call, _path)
+router.add_api_route("/{path}", preflight, methods=["OPTIONS"], include_in_schema=False)
