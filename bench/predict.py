@@ -81,13 +81,20 @@ def fit_lifetimes(data: Path) -> dict[str, float]:
     t_gg = time.perf_counter() - started
     p = {**{k: float(bg.params_[k]) for k in BG}, **{k: float(gg.params_[k]) for k in ("p", "q")}}
     p["gamma"] = float(gg.params_["v"])  # lifetimes calls gamma "v"
-    return {**p, "bg_s": t_bg, "gg_s": t_gg, "bg_ll": float(-bg._negative_log_likelihood_ * len(frame))}
+    return {
+        **p,
+        "bg_s": t_bg,
+        "gg_s": t_gg,
+        "bg_ll": float(-bg._negative_log_likelihood_ * len(frame)),
+    }
 
 
 def run_child(kind: str, data: Path) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, __file__, "--child", kind, str(data)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -104,14 +111,17 @@ def report(name: str, ours: dict[str, float], peer: dict[str, float] | None, tru
         cells = " | ".join(f"{r[k]:.4f}" for k in BG + GG)
         times = (
             f"{r['bg_s']:.2f} | {r['gg_s']:.2f} | {r['bg_s'] + r['gg_s']:.2f} | {r['rss_mb']:.0f}"
-            if "bg_s" in r else " | | |"
+            if "bg_s" in r
+            else " | | |"
         )
         print(f"| {label} | {cells} | {times} |")
     if peer:
         rel = max(abs(ours[k] - peer[k]) / abs(peer[k]) for k in BG + GG)
         speed = (peer["bg_s"] + peer["gg_s"]) / (ours["bg_s"] + ours["gg_s"])
-        print(f"\nlargest relative difference userops vs lifetimes: {rel:.2e}; "
-              f"userops is {speed:.1f}× faster (total fit time)")
+        print(
+            f"\nlargest relative difference userops vs lifetimes: {rel:.2e}; "
+            f"userops is {speed:.1f}× faster (total fit time)"
+        )
     if truth:
         rel = max(abs(ours[k] - TRUE[k]) / TRUE[k] for k in BG + GG)
         print(f"largest relative error of userops against the true parameters: {rel:.2%}")
@@ -134,10 +144,20 @@ def main() -> None:
     args.workdir.mkdir(parents=True, exist_ok=True)
     sets = []
     if args.cdnow:
-        sets.append((f"CDNOW master ({args.cdnow.name}), weeks, calibration to 1997-09-30",
-                     cdnow_summary(args.cdnow, args.workdir), False))
-    sets.append((f"{args.customers:,} synthetic customers (true = published CDNOW parameters)",
-                 synthetic(args.customers, args.workdir), True))
+        sets.append(
+            (
+                f"CDNOW master ({args.cdnow.name}), weeks, calibration to 1997-09-30",
+                cdnow_summary(args.cdnow, args.workdir),
+                False,
+            )
+        )
+    sets.append(
+        (
+            f"{args.customers:,} synthetic customers (true = published CDNOW parameters)",
+            synthetic(args.customers, args.workdir),
+            True,
+        )
+    )
     for name, data, truth in sets:
         ours = run_child("userops", data)
         peer = None if args.no_lifetimes else run_child("lifetimes", data)

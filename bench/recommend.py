@@ -26,7 +26,8 @@ import numpy as np
 POPULAR_SQL = """
 WITH w AS (
   SELECT c.customer_id, c.province, i.sku, count(*) AS n
-  FROM order_items i JOIN orders o USING (order_id) JOIN customers c ON c.customer_id = o.customer_id
+  FROM order_items i JOIN orders o USING (order_id)
+  JOIN customers c ON c.customer_id = o.customer_id
   WHERE o.status = 'paid' GROUP BY ALL
 ), p AS (
   SELECT province, sku, sum(n) AS n FROM w GROUP BY ALL
@@ -57,19 +58,27 @@ def bench_demo(data_dir: Path) -> None:
         started = time.perf_counter()
         evaluation = recommend.evaluate(hub.warehouse, data_dir=settings.resolved_data_dir)
         eval_s = time.perf_counter() - started
-    print(f"\n## demo shop ({report.customers:,} customers, {report.items} products, "
-          f"{report.interactions:,} customer×product interactions)")
+    print(
+        f"\n## demo shop ({report.customers:,} customers, {report.items} products, "
+        f"{report.interactions:,} customer×product interactions)"
+    )
     print("| | seconds |\n|---|---:|")
-    print(f"| userops `recommend train` (read, fit ALS + co-occurrence + popularity, "
-          f"score and store {report.customers:,} lists) | {ours:.2f} |")
-    print(f"| reference: province popularity top-20 for every customer, hand-written DuckDB SQL "
-          f"| {reference:.2f} |")
+    print(
+        f"| userops `recommend train` (read, fit ALS + co-occurrence + popularity, "
+        f"score and store {report.customers:,} lists) | {ours:.2f} |"
+    )
+    print(
+        f"| reference: province popularity top-20 for every customer, hand-written DuckDB SQL "
+        f"| {reference:.2f} |"
+    )
     print(f"| userops `recommend evaluate` (split, fit, 5 methods) | {eval_s:.2f} |")
     print("\n| method | recall@10 | NDCG@10 |\n|---|---:|---:|")
     for m in evaluation.methods:
         print(f"| {m.method} | {m.recall_at_10:.4f} | {m.ndcg_at_10:.4f} |")
-    print(f"\nmodel / popularity recall@10: {evaluation.model_vs_popularity:.2f}× "
-          f"({evaluation.test_customers:,} test customers, split at {evaluation.split_at:%Y-%m-%d})")
+    print(
+        f"\nmodel / popularity recall@10: {evaluation.model_vs_popularity:.2f}× "
+        f"({evaluation.test_customers:,} test customers, split at {evaluation.split_at:%Y-%m-%d})"
+    )
 
 
 def bench_synthetic(n: int) -> None:
@@ -93,7 +102,7 @@ def bench_synthetic(n: int) -> None:
     order = np.argsort(item_category, kind="stable")
     starts = np.searchsorted(item_category[order], np.arange(n_cat))
     size = np.bincount(item_category, minlength=n_cat)
-    p_cat = [popularity[order[starts[c]:starts[c] + size[c]]] for c in range(n_cat)]
+    p_cat = [popularity[order[starts[c] : starts[c] + size[c]]] for c in range(n_cat)]
     cum = [np.cumsum(p) / p.sum() for p in p_cat]
     pick = np.empty(rows.size, dtype=np.int64)
     for c in range(n_cat):  # a loop over 8 categories, not customers
@@ -106,8 +115,17 @@ def bench_synthetic(n: int) -> None:
         (np.ones(n, dtype=np.float32), (np.arange(n), rng.integers(0, n_cat, n))),
         shape=(n, n_cat),
     )
-    shop = Shop(n, item_category, n_cat, rng.integers(1, 32, n), 32, interests, behaviour,
-                bought, np.isin(item_category, [5, 2]))
+    shop = Shop(
+        n,
+        item_category,
+        n_cat,
+        rng.integers(1, 32, n),
+        32,
+        interests,
+        behaviour,
+        bought,
+        np.isin(item_category, [5, 2]),
+    )
     started = time.perf_counter()
     model = Recommender(RecommendSettings()).fit(shop)
     fit_s = time.perf_counter() - started
@@ -120,8 +138,10 @@ def bench_synthetic(n: int) -> None:
     top = np.argsort(-counts)[:20]
     _lists = np.broadcast_to(top, (n, 20)).copy()
     reference = time.perf_counter() - started
-    print(f"\n## {n:,} synthetic customers ({behaviour.nnz:,} interactions, {n_items} products), "
-          "in memory")
+    print(
+        f"\n## {n:,} synthetic customers ({behaviour.nnz:,} interactions, {n_items} products), "
+        "in memory"
+    )
     print("| | seconds |\n|---|---:|")
     print(f"| userops fit (ALS + co-occurrence + popularity) | {fit_s:.2f} |")
     print(f"| userops top-20 for every customer (exclusions applied) | {score_s:.2f} |")
@@ -130,13 +150,16 @@ def bench_synthetic(n: int) -> None:
 
 def percentiles(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
+
     def at(q: float) -> float:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
     return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "max": ordered[-1] * 1000}
 
 
-async def load(url: str, key: str, ids: list[str], rate: int, seconds: int,
-               connections: int = 32) -> tuple[list[float], int]:
+async def load(
+    url: str, key: str, ids: list[str], rate: int, seconds: int, connections: int = 32
+) -> tuple[list[float], int]:
     """Open-loop load: request i is due at i / rate seconds and goes out on a free keep-alive
     connection; latency is measured from the due time (queueing in the client counts). A
     minimal HTTP/1.1 client on asyncio streams, so the generator's own CPU use stays small."""
@@ -187,9 +210,15 @@ def bench_api(data_dir: Path, rate: int, seconds: int, port: int) -> None:
 
     userops = [sys.executable, "-m", "userops"]
     env = {**os.environ, "USEROPS_DATA_DIR": str(data_dir)}
-    key = json.loads(subprocess.run(userops + ["keys", "create", "--scope", "read", "--json"],
-                                    check=True, capture_output=True, text=True, env=env
-                                    ).stdout)["key"]
+    key = json.loads(
+        subprocess.run(
+            [*userops, "keys", "create", "--scope", "read", "--json"],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+        ).stdout
+    )["key"]
     con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
     ids = [r[0] for r in con.execute("SELECT customer_id FROM customers").fetchall()]
     # reference: the per-request query the in-memory index replaces (same process, one thread)
@@ -197,12 +226,19 @@ def bench_api(data_dir: Path, rate: int, seconds: int, port: int) -> None:
     timings = []
     for customer_id in sample:
         started = time.perf_counter()
-        con.execute("SELECT rank, sku, category, score, source FROM recommendations WHERE "
-                    "customer_id = ? ORDER BY rank LIMIT 10", [customer_id]).fetchall()
+        con.execute(
+            "SELECT rank, sku, category, score, source FROM recommendations WHERE "
+            "customer_id = ? ORDER BY rank LIMIT 10",
+            [customer_id],
+        ).fetchall()
         timings.append(time.perf_counter() - started)
     con.close()
-    server = subprocess.Popen(userops + ["serve", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [*userops, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         for _ in range(300):
@@ -211,8 +247,11 @@ def bench_api(data_dir: Path, rate: int, seconds: int, port: int) -> None:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        warm = httpx.get(f"{url}/api/v1/customers/{ids[0]}/recommendations",
-                         headers={"authorization": f"Bearer {key}"}, timeout=60)
+        warm = httpx.get(
+            f"{url}/api/v1/customers/{ids[0]}/recommendations",
+            headers={"authorization": f"Bearer {key}"},
+            timeout=60,
+        )
         assert warm.status_code == 200, warm.text
         asyncio.run(load(url, key, ids, rate, 2))  # warm-up
         latencies, errors = asyncio.run(load(url, key, ids, rate, seconds))
@@ -221,14 +260,20 @@ def bench_api(data_dir: Path, rate: int, seconds: int, port: int) -> None:
         server.wait(timeout=30)
     ours = percentiles(latencies)
     ref = percentiles(timings)
-    print(f"\n## GET /api/v1/customers/{{id}}/recommendations?k=10, {rate} requests/s for "
-          f"{seconds} s ({len(latencies):,} requests, {errors} errors), `userops serve`, "
-          "load generator on the same machine")
+    print(
+        f"\n## GET /api/v1/customers/{{id}}/recommendations?k=10, {rate} requests/s for "
+        f"{seconds} s ({len(latencies):,} requests, {errors} errors), `userops serve`, "
+        "load generator on the same machine"
+    )
     print("| | p50 ms | p95 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|")
-    print(f"| userops API (HTTP, API key check, in-memory index) | {ours['p50']:.2f} | "
-          f"{ours['p95']:.2f} | {ours['p99']:.2f} | {ours['max']:.2f} |")
-    print(f"| reference: the DuckDB query per request, no HTTP, one thread, no load | "
-          f"{ref['p50']:.2f} | {ref['p95']:.2f} | {ref['p99']:.2f} | {ref['max']:.2f} |")
+    print(
+        f"| userops API (HTTP, API key check, in-memory index) | {ours['p50']:.2f} | "
+        f"{ours['p95']:.2f} | {ours['p99']:.2f} | {ours['max']:.2f} |"
+    )
+    print(
+        f"| reference: the DuckDB query per request, no HTTP, one thread, no load | "
+        f"{ref['p50']:.2f} | {ref['p95']:.2f} | {ref['p99']:.2f} | {ref['max']:.2f} |"
+    )
     print(f"\nmean {statistics.mean(latencies) * 1000:.2f} ms")
 
 

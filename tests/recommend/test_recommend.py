@@ -192,3 +192,27 @@ def test_cli_show(shop_settings: Settings) -> None:
     )
     assert missing.exit_code == 2
     assert json.loads(missing.stdout)["error"]["code"] == "recommend.customer_not_found"
+
+
+def test_customer_360_shows_the_list(shop_settings: Settings) -> None:
+    import re
+
+    from userops.auth.service import ensure_first_admin
+
+    with TestClient(create_app(shop_settings)) as client:
+        hub = client.app.state.hub  # type: ignore[attr-defined]
+        with unit_of_work(hub.engine) as session:
+            ensure_first_admin(session, password="rec-console-pass")
+        recommend.train(hub.warehouse, data_dir=shop_settings.resolved_data_dir)
+        page = client.get("/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf
+        client.post(
+            "/login",
+            data={"username": "admin", "password": "rec-console-pass", "csrf": csrf.group(1)},
+        )
+        html = client.get("/customers/c000042", headers={"accept-language": "en"}).text
+        block = html[html.index('id="customer-recommendations"') :]
+        expected = recommend.recommendations(hub.warehouse, "c000042", k=10)
+        assert all(item.sku in block for item in expected.items)
+        assert f"<strong>{expected.recommended_category}</strong>" in block

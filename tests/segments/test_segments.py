@@ -7,8 +7,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-
 from tests.tags.test_refresh import AS_OF, refresh, shop  # noqa: F401  (fixture)
+
 from userops.core.clock import local_midnight_utc
 from userops.core.errors import Conflict, InvalidInput, NotFound
 from userops.customers.reach import mirror_reach

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from tests.conftest import write
+
 from userops.core.clock import local_midnight_utc
 from userops.hub import Hub
 from userops.ingest.service import import_file

@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import ValidationError
 
+from userops.core.clock import utcnow
 from userops.core.errors import InvalidInput, UseropsError
 from userops.predict import queries
 from userops.predict.bgnbd import MODEL_VERSION as BGNBD_VERSION
@@ -178,7 +179,7 @@ def fit(
     progress("fit", 0, 2)
     bgnbd, gamma_gamma = _fit_models(summary)
     progress("fit", 2, 2)
-    computed_at = (now or datetime.now(UTC)).astimezone(UTC)
+    computed_at = (now or utcnow()).astimezone(UTC)
     version = f"{BGNBD_VERSION}+{GG_VERSION}@{end.isoformat()}/{unit}"
     scores = _score(summary, bgnbd, gamma_gamma, settings)
     table = pa.table(

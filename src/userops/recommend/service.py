@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 import scipy.sparse as sp
 from pydantic import ValidationError
 
+from userops.core.clock import utcnow
 from userops.core.errors import InvalidInput
 from userops.recommend import queries
 from userops.recommend.errors import NotEnoughBehaviour, NotTrained, UnknownCustomer
@@ -212,7 +213,7 @@ def train(
         if cold.size:
             items[cold], scores[cold] = model.top_k(cold, "popularity_local", k)
         progress("score", min((done + 1) * rows.size, shop.n_customers), shop.n_customers)
-    computed_at = (now or datetime.now(UTC)).astimezone(UTC)
+    computed_at = (now or utcnow()).astimezone(UTC)
     index = _Index.build(
         labels,
         items,

@@ -59,6 +59,11 @@ def compile_rule(node: Node, ctx: Context) -> ir.BooleanValue:
             return _tag(node, ctx, ids)
         case Field(source="rfm"):
             return _numbers(node, ctx, ids, "customer_tag_values", F.VALUE_FIELDS)
+        case Field(source="score") if node.name in F.RECOMMENDED_FIELDS:
+            table, column = F.RECOMMENDED_FIELDS[node.name]
+            source = ctx.con.table(table)
+            hit = source.filter(_apply(source[column], node.test, "string", node.path))
+            return ids.isin(hit.customer_id)
         case Field(source="score"):
             return _numbers(node, ctx, ids, "customer_scores", F.SCORE_FIELDS)
         case Orders():
@@ -206,8 +211,9 @@ def _numbers(
 ) -> ir.BooleanValue:
     kind = registry.get(node.name)
     if kind is None:
+        known = [*registry, *(F.RECOMMENDED_FIELDS if node.source == "score" else ())]
         raise _fail(
-            node.path, f"unknown {node.source} field {node.name!r}; known: {', '.join(registry)}"
+            node.path, f"unknown {node.source} field {node.name!r}; known: {', '.join(known)}"
         )
     if table not in TABLES:
         raise _fail(node.path, f"no table {table!r} in this version of userops")
