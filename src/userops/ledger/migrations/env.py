@@ -8,8 +8,8 @@ from alembic import context
 from userops.auth import models as _auth  # noqa: F401  (register tables for autogenerate)
 from userops.customers import models as _customers  # noqa: F401
 from userops.ingest import models as _ingest  # noqa: F401
-from userops.segments import models as _segments  # noqa: F401
 from userops.ledger.engine import LedgerBase
+from userops.segments import models as _segments  # noqa: F401
 
 target_metadata = LedgerBase.metadata
 
