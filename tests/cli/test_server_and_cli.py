@@ -177,7 +177,8 @@ def test_demo_builds_a_shop_with_tags_and_segments(tmp_path: Path) -> None:
     assert all(v["rejected"] == 0 for k, v in result["imports"].items() if k != "tags")
     assert sum(result["imports"]["tags"]["lifecycle"].values()) == 600
     segments = json.loads(cli("segment", "list", "--json", data_dir=data_dir).stdout)
-    assert {s["name"] for s in segments["segments"]} == {"vip", "winback-sms", "beauty-browsers"}
+    assert {s["name"] for s in segments["segments"]} == {
+        "vip", "winback-sms", "beauty-browsers", "at-risk-valuable"}
     # the same seed gives the same shop
     again = json.loads(cli("demo", "--customers", "600", "--days", "90", "--seed", "3",
                            "--no-serve", "--json", data_dir=tmp_path / "again").stdout)

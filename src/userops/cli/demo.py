@@ -9,6 +9,7 @@ from userops.cli import dispatch
 from userops.cli.output import StepProgress, err, out, print_json
 from userops.cli.serving import console_url, prepare_admin, run_server
 from userops.config import Settings
+from userops.core.errors import UseropsError
 
 ORDER = ("customers", "orders", "order-items", "events", "spend")
 
@@ -24,6 +25,16 @@ EXAMPLE_SEGMENTS = (
             ]
         },
         "silent, spent ≥ ¥300, reachable by SMS",
+    ),
+    (
+        "at-risk-valuable",
+        {
+            "all": [
+                {"score": "churn_risk", "value": "high"},
+                {"score": "clv_fen", "op": ">=", "value": 20000},
+            ]
+        },
+        "churn risk high and CLV ≥ ¥200",
     ),
     (
         "beauty-browsers",
@@ -65,6 +76,18 @@ def run_demo(
                     settings, "import", {"entity": entity, "path": str(files[entity])}, progress
                 )
             )
+    for op, label in (
+        ("predict.fit", "fitting CLV models"),
+        ("recommend.train", "training recommendations"),
+    ):
+        if not as_json:
+            err.print(f"{label}…")
+        try:
+            with StepProgress(enabled=not as_json) as progress:
+                results[op] = dispatch.run(settings, op, {}, progress)
+        except UseropsError as exc:  # e.g. a shop too small to fit; the demo goes on
+            err.print(f"[yellow]skipped {op}:[/] {exc.message}")
+            results[op] = {"skipped": exc.message}
     with StepProgress(enabled=not as_json) as progress:
         for name, rule, description in EXAMPLE_SEGMENTS:
             dispatch.run(
