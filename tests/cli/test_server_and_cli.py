@@ -168,18 +168,21 @@ def test_kill_during_import_keeps_data_and_rerun_completes(tmp_path: Path) -> No
 
 def test_demo_builds_a_shop_with_tags_and_segments(tmp_path: Path) -> None:
     data_dir = tmp_path / "demo"
-    proc = cli("demo", "--customers", "600", "--days", "90", "--seed", "3", "--no-serve",
+    proc = cli("demo", "--customers", "2500", "--days", "180", "--seed", "3", "--no-serve",
                "--json", data_dir=data_dir)
     result = json.loads(proc.stdout)
     stats = result["stats"]
-    assert stats["customers"] == 600 and stats["orders"] > 0 and stats["events"] > 10_000
+    assert stats["customers"] == 2500 and stats["orders"] > 0 and stats["events"] > 10_000
     assert stats["spend"] > 0 and stats["order_items"] >= stats["orders"]
-    assert all(v["rejected"] == 0 for k, v in result["imports"].items() if k != "tags")
-    assert sum(result["imports"]["tags"]["lifecycle"].values()) == 600
+    files = ("customers", "orders", "order_items", "events", "spend")
+    assert all(result["imports"][k]["rejected"] == 0 for k in files)
+    assert "skipped" not in result["imports"]["predict.fit"]
+    assert "skipped" not in result["imports"]["recommend.train"]
+    assert sum(result["imports"]["tags"]["lifecycle"].values()) == 2500
     segments = json.loads(cli("segment", "list", "--json", data_dir=data_dir).stdout)
     assert {s["name"] for s in segments["segments"]} == {
         "vip", "winback-sms", "beauty-browsers", "at-risk-valuable"}
     # the same seed gives the same shop
-    again = json.loads(cli("demo", "--customers", "600", "--days", "90", "--seed", "3",
+    again = json.loads(cli("demo", "--customers", "2500", "--days", "180", "--seed", "3",
                            "--no-serve", "--json", data_dir=tmp_path / "again").stdout)
     assert again["stats"] == stats
