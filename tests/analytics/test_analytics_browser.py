@@ -3,17 +3,11 @@ every tab draws its chart, PNG and CSV download, no request leaves the server, n
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import httpx
 import pytest
+from tests.support import launch_chromium, need_browser, only_local, running_server
 
 from userops.config import Settings
 
@@ -21,92 +15,27 @@ from .conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-LAUNCHER = """
-import sys
-import uvicorn
-from userops.config import Settings
-from userops.server import create_app
-data_dir, url, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-app = create_app(Settings(data_dir=data_dir), public_url=url)
-uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
-"""
-
-
-def _need_browser() -> None:
-    reason = None
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            reason = "the playwright package is not installed"
-    if reason:
-        if IN_CI:
-            pytest.fail(f"CI=true but {reason}")
-        pytest.skip(reason)
-
 
 @pytest.fixture
 def server(demo_settings: Settings, tmp_path: Path) -> Iterator[str]:
-    _need_browser()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    log = (tmp_path / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-c", LAUNCHER, str(demo_settings.data_dir), url, str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the server exited: {(tmp_path / 'server.log').read_text()}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("no /healthz in 60 s")
-            time.sleep(0.2)
+    need_browser()
+    with running_server(demo_settings.data_dir, tmp_path / "server.log") as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 def test_analytics_tabs_in_a_browser(server: str, tmp_path: Path) -> None:
-    from playwright.sync_api import Route, sync_playwright
+    from playwright.sync_api import sync_playwright
 
     blocked: list[str] = []
     errors: list[str] = []
 
-    def only_local(route: Route) -> None:
-        if urlsplit(route.request.url).hostname in {"127.0.0.1", "localhost"}:
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
-
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = launch_chromium(p)
         try:
             page = browser.new_page(
                 locale="zh-CN", viewport={"width": 1280, "height": 900}, accept_downloads=True
             )
-            page.route("**/*", only_local)
+            page.route("**/*", only_local(blocked))
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.goto(f"{server}/login")

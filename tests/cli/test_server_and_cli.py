@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,14 +16,9 @@ import duckdb
 import httpx
 import pytest
 from tests.conftest import write
+from tests.support import free_port
 
 USEROPS = [sys.executable, "-m", "userops"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def cli(*args: str, data_dir: Path, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -6,121 +6,38 @@ counted. Needs /usr/bin/chromium (``apt-get install chromium``); never ``playwri
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
+from tests.support import launch_chromium, need_browser, only_local, running_server
 
 from userops.config import Settings
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-LAUNCHER = """
-import sys
-import uvicorn
-from userops.config import Settings
-from userops.server import create_app
-data_dir, url, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-app = create_app(Settings(data_dir=data_dir), public_url=url)
-uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
-"""
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-
-
-def _need_browser() -> None:
-    reason = None
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            reason = "the playwright package is not installed"
-    if reason:
-        if IN_CI:
-            pytest.fail(f"CI=true but {reason}")
-        pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
 
 @pytest.fixture
 def server(tmp_path: Path, make_data_dir: Callable[[Path], Settings]) -> Iterator[str]:
     """A userops server in its own process; yields its base URL."""
-    _need_browser()
+    need_browser()
     settings = make_data_dir(tmp_path / "data")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = (tmp_path / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-c", LAUNCHER, str(settings.data_dir), url, str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the server exited: {(tmp_path / 'server.log').read_text()}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"no /healthz in 60 s: {(tmp_path / 'server.log').read_text()}")
-            time.sleep(0.2)
+    with running_server(settings.data_dir, tmp_path / "server.log") as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 def test_console_in_a_browser(server: str, admin_password: str) -> None:
-    from playwright.sync_api import Route, sync_playwright
+    from playwright.sync_api import sync_playwright
 
     blocked: list[str] = []
     errors: list[str] = []
 
-    def only_local(route: Route) -> None:
-        if urlsplit(route.request.url).hostname in LOCAL_HOSTS:
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
-
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         try:
             page = browser.new_page(locale="zh-CN", viewport={"width": 1280, "height": 900})
-            page.route("**/*", only_local)
+            page.route("**/*", only_local(blocked))
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
 

@@ -3,25 +3,13 @@ a real server process. Needs /usr/bin/chromium; never ``playwright install``."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from tests.console.conftest import PASSWORD
-from tests.console.test_console_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    LAUNCHER,
-    LOCAL_HOSTS,
-    _free_port,
-    _need_browser,
-)
 from tests.console.test_customer_system_pages import PROVINCE, build_shop
+from tests.support import launch_chromium, need_browser, only_local, running_server
 
 from userops.hub import connect
 from userops.tags import service as tags
@@ -32,7 +20,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def shop_server(tmp_path: Path) -> Iterator[tuple[str, dict[str, int]]]:
     """A server on the customer-system shop; yields its URL and the counts the test expects."""
-    _need_browser()
+    need_browser()
     settings = build_shop(tmp_path / "data")
     with connect(settings) as hub:  # before the server owns the warehouse
         lifecycle = {c: tags.show(hub.warehouse, c).tags.get("lifecycle", []) for c in PROVINCE}
@@ -42,52 +30,17 @@ def shop_server(tmp_path: Path) -> Iterator[tuple[str, dict[str, int]]]:
         "silent_gd": sum("silent" in v and PROVINCE[c] == "广东省" for c, v in lifecycle.items()),
         "families": len(families),
     }
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = (tmp_path / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-c", LAUNCHER, str(settings.data_dir), url, str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the server exited: {(tmp_path / 'server.log').read_text()}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"no /healthz in 60 s: {(tmp_path / 'server.log').read_text()}")
-            time.sleep(0.2)
+    with running_server(settings.data_dir, tmp_path / "server.log") as url:
         yield url, expected
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 def test_build_a_segment_and_see_the_charts(shop_server: tuple[str, dict[str, int]]) -> None:
-    from playwright.sync_api import Route, sync_playwright
+    from playwright.sync_api import sync_playwright
 
     server, expected = shop_server
     assert 0 < expected["silent_gd"] < expected["silent"]  # the second condition narrows
     blocked: list[str] = []
     errors: list[str] = []
-
-    def only_local(route: Route) -> None:
-        if urlsplit(route.request.url).hostname in LOCAL_HOSTS:
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
 
     def count_is(page: object, n: int) -> None:
         page.wait_for_function(  # type: ignore[attr-defined]
@@ -97,10 +50,10 @@ def test_build_a_segment_and_see_the_charts(shop_server: tuple[str, dict[str, in
         )
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         try:
             page = browser.new_page(locale="zh-CN", viewport={"width": 1280, "height": 900})
-            page.route("**/*", only_local)
+            page.route("**/*", only_local(blocked))
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
             page.goto(f"{server}/login?next=/segments/new")

@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from tests.cli.test_server_and_cli import free_port, start_server, wait_healthy
-from tests.console.test_console_browser import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOSTS, _need_browser
+from tests.cli.test_server_and_cli import start_server, wait_healthy
+from tests.support import free_port, launch_chromium, need_browser, only_local
 from tests.tracking.test_server import write_key
 
 pytestmark = pytest.mark.browser
 
 
 def test_live_events_appear_and_open(tmp_path: Path) -> None:
-    _need_browser()
-    from playwright.sync_api import Route, sync_playwright
+    need_browser()
+    from playwright.sync_api import sync_playwright
 
     data_dir = tmp_path / "data"
     port = free_port()
@@ -26,21 +25,14 @@ def test_live_events_appear_and_open(tmp_path: Path) -> None:
     server = start_server(data_dir, port)  # admin password demo-password-1
     blocked: list[str] = []
 
-    def only_local(route: Route) -> None:
-        if urlsplit(route.request.url).hostname in LOCAL_HOSTS:
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
-
     try:
         wait_healthy(url, server)
         key = write_key(data_dir)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            browser = launch_chromium(p)
             try:
                 page = browser.new_page(locale="en-US")
-                page.route("**/*", only_local)
+                page.route("**/*", only_local(blocked))
                 page.goto(f"{url}/live")
                 page.fill("#password", "demo-password-1")
                 page.click("button[type=submit]")

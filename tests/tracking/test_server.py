@@ -15,7 +15,8 @@ from pathlib import Path
 import duckdb
 import httpx
 import pytest
-from tests.cli.test_server_and_cli import cli, free_port, start_server, wait_healthy
+from tests.cli.test_server_and_cli import cli, start_server, wait_healthy
+from tests.support import free_port
 
 from userops.config import Settings
 from userops.customers import service as customers
