@@ -130,6 +130,24 @@ def mirror(session: Session, warehouse: Warehouse, customer_ids: Sequence[str]) 
             cur.unregister("_mirror")
 
 
+def mirror_placeholders(warehouse: Warehouse, customer_ids: Sequence[str]) -> None:
+    """Mirror customers just created as placeholders: their analytic fields are all empty, so
+    the rows are built here instead of read back from the ledger."""
+    if not customer_ids:
+        return
+    ids = pa.table({"customer_id": pa.array(list(customer_ids), pa.string())})
+    with warehouse.write() as cur:
+        cur.register("_placeholders", ids)
+        cur.execute(
+            "DELETE FROM customers WHERE customer_id IN (SELECT customer_id FROM _placeholders)"
+        )
+        cur.execute(
+            "INSERT INTO customers (customer_id, placeholder) SELECT customer_id, true "
+            "FROM _placeholders"
+        )
+        cur.unregister("_placeholders")
+
+
 def known_ids(session: Session, customer_ids: Sequence[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(customer_ids), _CHUNK):

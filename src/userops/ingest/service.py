@@ -449,8 +449,11 @@ def _create_named_customers(
         return 0
     with unit_of_work(engine) as session:
         created = customers.create_placeholders(session, unknown, now=now)
-    with unit_of_work(engine) as session:
-        customers.mirror(session, warehouse, unknown)
+    customers.mirror_placeholders(warehouse, sorted(created))
+    stale = [c for c in unknown if c not in created]  # in the ledger, missing from the mirror
+    if stale:
+        with unit_of_work(engine) as session:
+            customers.mirror(session, warehouse, stale)
     return len(created)
 
 
