@@ -180,3 +180,12 @@ def test_demo_builds_a_shop_with_tags_and_segments(tmp_path: Path) -> None:
     again = json.loads(cli("demo", "--customers", "2500", "--days", "180", "--seed", "3",
                            "--no-serve", "--json", data_dir=tmp_path / "again").stdout)
     assert again["stats"] == stats
+
+
+def test_every_operation_is_reachable_by_its_prefix() -> None:
+    from userops.jobs import ops
+    from userops.jobs.registry import OPERATIONS
+
+    ops.load_all()
+    for name in OPERATIONS:
+        assert ops._MODULES.get(ops._prefix(name)) == OPERATIONS[name].__module__, name

@@ -77,7 +77,7 @@ def upsert_profiles(
         + [_customer_column(f) for f in fields],
     )
     try:
-        _fill(session, temp, [{k: r.get(k) for k in ("customer_id", *fields)} for r in rows])
+        _fill(session, temp, rows)  # _fill reads only the temporary table's columns
         src = temp.c
         inserted = (
             session.execute(
