@@ -101,42 +101,56 @@ def _ids(customer_ids: list[str] | None, from_csv: Path | None) -> list[str]:
     return ids
 
 
-@tags_app.command("add")
-def add(
+CustomerIds = Annotated[list[str] | None, typer.Argument()]
+FromCsv = Annotated[Path | None, typer.Option("--csv", help="CSV with customer_id")]
+
+
+def _manual(
     tag: str,
-    customer_ids: Annotated[list[str] | None, typer.Argument()] = None,
-    from_csv: Annotated[Path | None, typer.Option("--csv", help="CSV with customer_id")] = None,
-    data_dir: DataDir = None,
-    as_json: Json = False,
+    customer_ids: list[str] | None,
+    from_csv: Path | None,
+    data_dir: Path | None,
+    as_json: bool,
+    *,
+    remove: bool,
 ) -> None:
-    """Add a manual tag to customers (ids, or a CSV with a customer_id column)."""
     try:
         ids = _ids(customer_ids, from_csv)
     except UseropsError as exc:
         fail(exc, as_json=as_json)
         return
-    result = _run(data_dir, "tags.manual", {"tag": tag, "customer_ids": ids}, as_json)
-    print_json(result) if as_json else out.print(f"{result['added']} customers tagged {tag}")
+    params = {"tag": tag, "customer_ids": ids, "remove": remove}
+    result = _run(data_dir, "tags.manual", params, as_json)
+    if as_json:
+        print_json(result)
+    elif remove:
+        out.print(f"{result['removed']} customers untagged")
+    else:
+        out.print(f"{result['added']} customers tagged {tag}")
+
+
+@tags_app.command("add")
+def add(
+    tag: str,
+    customer_ids: CustomerIds = None,
+    from_csv: FromCsv = None,
+    data_dir: DataDir = None,
+    as_json: Json = False,
+) -> None:
+    """Add a manual tag to customers (ids, or a CSV with a customer_id column)."""
+    _manual(tag, customer_ids, from_csv, data_dir, as_json, remove=False)
 
 
 @tags_app.command("remove")
 def remove(
     tag: str,
-    customer_ids: Annotated[list[str] | None, typer.Argument()] = None,
-    from_csv: Annotated[Path | None, typer.Option("--csv", help="CSV with customer_id")] = None,
+    customer_ids: CustomerIds = None,
+    from_csv: FromCsv = None,
     data_dir: DataDir = None,
     as_json: Json = False,
 ) -> None:
     """Remove a manual tag from customers."""
-    try:
-        ids = _ids(customer_ids, from_csv)
-    except UseropsError as exc:
-        fail(exc, as_json=as_json)
-        return
-    result = _run(
-        data_dir, "tags.manual", {"tag": tag, "customer_ids": ids, "remove": True}, as_json
-    )
-    print_json(result) if as_json else out.print(f"{result['removed']} customers untagged")
+    _manual(tag, customer_ids, from_csv, data_dir, as_json, remove=True)
 
 
 def _read_rule(path: Path) -> Any:

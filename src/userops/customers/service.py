@@ -189,6 +189,41 @@ def resolve(session: Session, *, user_id: str | None, anonymous_id: str | None) 
     return customer_id
 
 
+def _identity_exists(session: Session, kind: str, value: str) -> bool:
+    found = session.execute(
+        sa.select(Identity.id).where(Identity.kind == kind, Identity.value == value)
+    ).first()
+    return found is not None
+
+
+def _link(
+    session: Session,
+    *,
+    kind: str,
+    value: str,
+    target: str,
+    reason: str,
+    message_id: str | None,
+    at: datetime,
+    source: str,
+) -> None:
+    """Point the id at ``target`` (unless it already points somewhere) and record the merge."""
+    if not _identity_exists(session, kind, value):
+        session.add(
+            Identity(kind=kind, value=value, customer_id=target, source=source, linked_at=at)
+        )
+    session.add(
+        Merge(
+            into_customer_id=target,
+            from_kind=kind,
+            from_value=value,
+            reason=reason,
+            message_id=message_id,
+            merged_at=at,
+        )
+    )
+
+
 def link_anonymous(
     session: Session,
     links: Sequence[tuple[str, str, str | None, datetime]],
@@ -199,31 +234,17 @@ def link_anonymous(
     first customer that identifies it; the link is recorded as a merge. Returns linked customers."""
     linked: list[str] = []
     for anonymous_id, customer_id, message_id, at in links:
-        exists = session.execute(
-            sa.select(Identity.id).where(
-                Identity.kind == "anonymous_id", Identity.value == anonymous_id
-            )
-        ).first()
-        if exists:
+        if _identity_exists(session, "anonymous_id", anonymous_id):
             continue
-        session.add(
-            Identity(
-                kind="anonymous_id",
-                value=anonymous_id,
-                customer_id=customer_id,
-                source=source,
-                linked_at=at,
-            )
-        )
-        session.add(
-            Merge(
-                into_customer_id=customer_id,
-                from_kind="anonymous_id",
-                from_value=anonymous_id,
-                reason="identify",
-                message_id=message_id,
-                merged_at=at,
-            )
+        _link(
+            session,
+            kind="anonymous_id",
+            value=anonymous_id,
+            target=customer_id,
+            reason="identify",
+            message_id=message_id,
+            at=at,
+            source=source,
         )
         session.flush()
         linked.append(customer_id)
@@ -252,6 +273,13 @@ def alias(
     target = resolve(session, user_id=user_id, anonymous_id=None) or user_id
     previous = session.get(Customer, previous_id)
     changed = [target]
+    link = {
+        "target": target,
+        "reason": "alias",
+        "message_id": message_id,
+        "at": at,
+        "source": source,
+    }
     if previous is not None and previous.customer_id != target and previous.merged_into != target:
         previous.merged_into = target
         previous.updated_at = at
@@ -260,60 +288,10 @@ def alias(
             .where(Identity.customer_id == previous.customer_id)
             .values(customer_id=target)
         )
-        if (
-            session.execute(
-                sa.select(Identity.id).where(
-                    Identity.kind == "user_id", Identity.value == previous_id
-                )
-            ).first()
-            is None
-        ):
-            session.add(
-                Identity(
-                    kind="user_id",
-                    value=previous_id,
-                    customer_id=target,
-                    source=source,
-                    linked_at=at,
-                )
-            )
-        session.add(
-            Merge(
-                into_customer_id=target,
-                from_kind="user_id",
-                from_value=previous_id,
-                reason="alias",
-                message_id=message_id,
-                merged_at=at,
-            )
-        )
+        _link(session, kind="user_id", value=previous_id, **link)
         changed.append(previous.customer_id)
-    elif previous is None:
-        exists = session.execute(
-            sa.select(Identity.id).where(
-                Identity.kind == "anonymous_id", Identity.value == previous_id
-            )
-        ).first()
-        if exists is None:
-            session.add(
-                Identity(
-                    kind="anonymous_id",
-                    value=previous_id,
-                    customer_id=target,
-                    source=source,
-                    linked_at=at,
-                )
-            )
-            session.add(
-                Merge(
-                    into_customer_id=target,
-                    from_kind="anonymous_id",
-                    from_value=previous_id,
-                    reason="alias",
-                    message_id=message_id,
-                    merged_at=at,
-                )
-            )
+    elif previous is None and not _identity_exists(session, "anonymous_id", previous_id):
+        _link(session, kind="anonymous_id", value=previous_id, **link)
     session.flush()
     return changed
 

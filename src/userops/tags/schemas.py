@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from userops.tags.rules import FAMILIES
+
 
 class RefreshResult(BaseModel):
     as_of: datetime
@@ -29,19 +31,5 @@ class Transition(BaseModel):
     moves: list[dict[str, Any]]  # {"from": ..., "to": ..., "customers": n}
 
 
-FAMILIES_WITH_MANUAL: tuple[str, ...] = (
-    "lifecycle",
-    "rfm_cn",
-    "rfm_segment",
-    "aov_tier",
-    "order_frequency",
-    "value",
-    "age_band",
-    "gender",
-    "province",
-    "city_tier",
-    "birthday_month",
-    "interest",
-    "manual",
-)
+FAMILIES_WITH_MANUAL: tuple[str, ...] = (*FAMILIES, "manual")
 """Tag families a segment may test (``customer_tags.family``)."""
