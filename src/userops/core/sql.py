@@ -1,0 +1,24 @@
+"""The one place where a name or a value is spliced into SQL text.
+
+Prefer Ibis expressions or bound parameters. Where DuckDB or a DDL statement needs a name or a
+constant inside the text (a column list of a staging table, a file path of ``read_csv``), wrap it
+here: ``ident`` for identifiers, ``literal`` for string constants. Both escape by doubling the
+quote character, which is the SQL standard's only escape inside quotes (no backslash escapes in
+DuckDB, PostgreSQL or SQLite string literals), and refuse NUL, which no driver passes intact.
+"""
+
+from __future__ import annotations
+
+
+def ident(name: str) -> str:
+    """``name`` as a double-quoted SQL identifier (``a"b`` → ``"a""b"``)."""
+    if "\x00" in name:
+        raise ValueError("an SQL identifier cannot contain NUL")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value: str) -> str:
+    """``value`` as a single-quoted SQL string literal (``it's`` → ``'it''s'``)."""
+    if "\x00" in value:
+        raise ValueError("an SQL string literal cannot contain NUL")
+    return "'" + value.replace("'", "''") + "'"
