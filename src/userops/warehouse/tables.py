@@ -185,6 +185,30 @@ TABLES: dict[str, dict[str, str]] = {
     },
 }
 
+OWNERS: dict[str, str] = {
+    # The one package whose code names each table (tools/check_table_owners.py enforces it);
+    # every other package composes the owner's published functions and Ibis expressions.
+    "customers": "userops.customers",
+    "identities": "userops.customers",
+    "customer_reach": "userops.customers",
+    "events": "userops.ingest",
+    "orders": "userops.ingest",
+    "order_items": "userops.ingest",
+    "channel_spend": "userops.ingest",
+    "customer_scores": "userops.predict",
+    "recommendations": "userops.recommend",
+    "customer_recommended_category": "userops.recommend",
+    "customer_tag_values": "userops.tags",
+    "customer_tags": "userops.tags",
+    "tag_snapshots": "userops.tags",
+    "tag_refreshes": "userops.tags",
+    "manual_tags": "userops.tags",
+    "ref_city_tiers": "userops.tags",
+    "segment_members": "userops.segments",
+    "segment_history": "userops.segments",
+    "segment_changes": "userops.segments",
+}
+
 KEYS: dict[str, tuple[str, ...]] = {
     "customers": ("customer_id",),
     "identities": ("kind", "value"),

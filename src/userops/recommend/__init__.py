@@ -1,0 +1,1 @@
+"""\"Guess you like\": item recommendations per customer."""
