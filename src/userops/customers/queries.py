@@ -1,4 +1,9 @@
-"""Ibis expressions over the warehouse for one customer (built here, run by the service)."""
+"""Who is who in the warehouse: the customers mirror and identities, as Ibis expressions.
+
+``userops.customers`` owns the ``customers``, ``identities`` and ``customer_reach`` warehouse
+tables; other domains ask here who a customer id, an event or an order belongs to
+(:func:`people`, :func:`owned`, :func:`person_of_event`) instead of joining those tables.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,11 @@ from datetime import datetime
 import ibis
 import ibis.expr.types as ir
 
+from userops.ingest import queries as facts
+
 
 def recent_orders(con: ibis.BaseBackend, customer_ids: Sequence[str], limit: int) -> ir.Table:
-    orders = con.table("orders")
+    orders = facts.orders(con)
     return (
         orders.filter(orders.customer_id.isin(list(customer_ids)))
         .order_by(ibis.desc(orders.created_at))
@@ -21,7 +28,7 @@ def recent_orders(con: ibis.BaseBackend, customer_ids: Sequence[str], limit: int
 def recent_events(
     con: ibis.BaseBackend, user_ids: Sequence[str], anonymous_ids: Sequence[str], limit: int
 ) -> ir.Table:
-    events = con.table("events")
+    events = facts.events(con)
     who = events.user_id.isin(list(user_ids))
     if anonymous_ids:
         who = who | events.anonymous_id.isin(list(anonymous_ids))
@@ -34,7 +41,7 @@ def recent_events(
 
 
 def order_totals(con: ibis.BaseBackend, customer_ids: Sequence[str]) -> ir.Table:
-    orders = con.table("orders")
+    orders = facts.orders(con)
     paid = orders.filter(orders.customer_id.isin(list(customer_ids)), orders.status == "paid")
     return paid.aggregate(
         orders=paid.count(),
@@ -50,32 +57,64 @@ def people(con: ibis.BaseBackend) -> ir.Table:
     return customers.filter(customers.merged_into.isnull())
 
 
-def _survivor(con: ibis.BaseBackend, table: ir.Table, column: str) -> ir.Table:
-    """Replace ``column`` (a customer id) by the customer it was merged into, if any."""
-    merged = con.table("customers").select(_mid=ibis._.customer_id, _into=ibis._.merged_into)
-    joined = table.left_join(merged, table[column] == merged._mid)
-    return joined.mutate(**{column: ibis.coalesce(joined._into, joined[column])}).drop(
-        "_mid", "_into"
+def customer_profiles(con: ibis.BaseBackend) -> ir.Table:
+    """Every mirrored customer row, merged ones included (their ``merged_into`` says where to)."""
+    return con.table("customers")
+
+
+def survivors(con: ibis.BaseBackend) -> ir.Table:
+    """(sid, survivor): every customer id and the customer it was merged into (or itself).
+    Merges are flattened when they are recorded, so one step is enough."""
+    c = con.table("customers")
+    return c.select(sid=c.customer_id, survivor=ibis.coalesce(c.merged_into, c.customer_id))
+
+
+def owned(con: ibis.BaseBackend, table: ir.Table, column: str = "customer_id") -> ir.Table:
+    """``table`` with ``column`` (a customer id) replaced by the customer it belongs to after
+    merges. Ids the customer system does not know stay as they are."""
+    surv = survivors(con)
+    joined = table.left_join(surv, table[column] == surv.sid)
+    return joined.mutate(**{column: ibis.coalesce(joined.survivor, joined[column])}).drop(
+        "sid", "survivor"
     )
+
+
+def person_of_event(
+    con: ibis.BaseBackend, events: ir.Table, *, keep_anonymous: bool = False
+) -> ir.Table:
+    """``events`` (any expression with ``user_id`` and ``anonymous_id``) with ``person``: the
+    customer each event belongs to. A ``user_id`` goes through the alias map (identities
+    kind=user_id) or is itself; without one, the ``anonymous_id`` goes through identities
+    kind=anonymous_id; then merges are followed. An anonymous id linked to nobody is dropped, or
+    with ``keep_anonymous`` becomes its own person ``anon:<id>`` (a visitor who never identified).
+    This is the one definition of "whose event is it"; every domain composes it."""
+    ids = con.table("identities")
+    alias = ids.filter(ids.kind == "user_id").select(_u_val=ids.value, _u_cust=ids.customer_id)
+    anon = ids.filter(ids.kind == "anonymous_id").select(_a_val=ids.value, _a_cust=ids.customer_id)
+    j = events.left_join(alias, events.user_id == alias._u_val).left_join(
+        anon, events.anonymous_id == anon._a_val
+    )
+    j = j.mutate(_raw=ibis.coalesce(j._u_cust, j.user_id, j._a_cust))
+    surv = survivors(con)
+    j = j.left_join(surv, j._raw == surv.sid)
+    person = ibis.coalesce(j.survivor, j._raw)
+    if keep_anonymous:
+        person = ibis.coalesce(person, "anon:" + j.anonymous_id)
+    j = j.mutate(person=person).drop(
+        "_u_val", "_u_cust", "_a_val", "_a_cust", "_raw", "sid", "survivor"
+    )
+    return j.filter(j.person.notnull())
 
 
 def resolved_events(con: ibis.BaseBackend, until: datetime) -> ir.Table:
-    """Events before ``until`` with ``customer_id``: user ids and anonymous ids resolved through
-    identities (aliases, identify links) and merges. Anonymous events never linked drop out."""
-    events = con.table("events")
-    events = events.filter(events.timestamp < until)
-    ids = con.table("identities")
-    by_user = ids.filter(ids.kind == "user_id").select(_uv=ids.value, _uc=ids.customer_id)
-    by_anon = ids.filter(ids.kind == "anonymous_id").select(_av=ids.value, _ac=ids.customer_id)
-    joined = events.left_join(by_user, events.user_id == by_user._uv).left_join(
-        by_anon, events.anonymous_id == by_anon._av
-    )
-    resolved = joined.mutate(customer_id=ibis.coalesce(joined._uc, joined.user_id, joined._ac))
-    resolved = resolved.drop("_uv", "_uc", "_av", "_ac").filter(ibis._.customer_id.notnull())
-    return _survivor(con, resolved, "customer_id")
+    """Events before ``until`` with ``customer_id``: the person of each (see
+    :func:`person_of_event`); anonymous events never linked drop out."""
+    ev = facts.events(con)
+    ev = person_of_event(con, ev.filter(ev.timestamp < until))
+    return ev.rename(customer_id="person")
 
 
 def paid_orders(con: ibis.BaseBackend, until: datetime) -> ir.Table:
-    orders = con.table("orders")
-    paid = orders.filter(orders.status == "paid", orders.paid_at.notnull(), orders.paid_at < until)
-    return _survivor(con, paid, "customer_id")
+    """Paid orders before ``until``, each under the customer it belongs to after merges."""
+    paid = facts.paid_orders(con)
+    return owned(con, paid.filter(paid.paid_at < until))

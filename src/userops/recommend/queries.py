@@ -8,18 +8,16 @@ import ibis
 import ibis.expr.types as ir
 from ibis import _
 
+from userops.customers import queries as customers
+from userops.ingest import queries as facts
+
 BEHAVIOUR_EVENTS = ("product_view", "add_to_cart", "favorite")
 
 
-def _owner_map(con: ibis.BaseBackend) -> ir.Table:
-    return con.table("customers").select(merged_id=_.customer_id, merged_into=_.merged_into)
-
-
-def _owned(table: ir.Table, column: str, con: ibis.BaseBackend) -> ir.Table:
-    merged = _owner_map(con)
-    return table.left_join(merged, table[column] == merged.merged_id).mutate(
-        owner=ibis.coalesce(_.merged_into, _[column])
-    )
+def _behaviour(con: ibis.BaseBackend) -> ir.Table:
+    """Track events that show interest in a product."""
+    ev = facts.events(con)
+    return ev.filter(ev.type == "track", ev.event.isin(BEHAVIOUR_EVENTS))
 
 
 def interactions(
@@ -32,20 +30,12 @@ def interactions(
     until: datetime | None = None,
 ) -> ir.Table:
     """(customer_id, sku, weight): behaviour weighted by kind and decayed by age at
-    ``reference``; events of anonymous ids count for the customer the id was linked to."""
-    events = con.table("events")
-    ids = con.table("identities").filter(_.kind == "anonymous_id")
-    ids = ids.select(anon=_.value, linked=_.customer_id)
-    ev = events.filter(events.type == "track", events.event.isin(BEHAVIOUR_EVENTS))
-    ev = ev.left_join(ids, ev.anonymous_id == ids.anon)
-    ev = ev.select(
-        customer=ibis.coalesce(_.user_id, _.linked),
-        sku=_.properties["sku"].str,
-        kind=_.event,
-        ts=_.timestamp,
-    )
-    orders = con.table("orders").filter(_.status == "paid", _.paid_at.notnull())
-    items = con.table("order_items")
+    ``reference``; events and orders count for the person they belong to after identity links
+    and merges (``customers.queries``)."""
+    ev = customers.person_of_event(con, _behaviour(con))
+    ev = ev.select(customer=ev.person, sku=ev.properties["sku"].str, kind=ev.event, ts=ev.timestamp)
+    orders = customers.owned(con, facts.paid_orders(con))
+    items = facts.order_items(con)
     bought = items.join(orders, items.order_id == orders.order_id).select(
         customer=orders.customer_id,
         sku=items.sku,
@@ -63,9 +53,9 @@ def interactions(
     )
     age_days = (ibis.literal(reference).epoch_seconds() - rows.ts.epoch_seconds()) / 86400.0
     decay = (age_days.clip(lower=0.0) * (-0.6931471805599453 / half_life_days)).exp()
-    owned = _owned(rows.mutate(w=kind_weight * decay), "customer", con)
+    weighted = rows.mutate(w=kind_weight * decay)
     return (
-        owned.group_by(customer_id=owned.owner, sku=owned.sku)
+        weighted.group_by(customer_id=weighted.customer, sku=weighted.sku)
         .aggregate(weight=_.w.sum())
         .filter(_.weight > 0)
     )
@@ -75,49 +65,45 @@ def purchases(
     con: ibis.BaseBackend, *, since: datetime | None = None, until: datetime | None = None
 ) -> ir.Table:
     """(customer_id, sku) bought in paid orders in [since, until)."""
-    orders = con.table("orders").filter(_.status == "paid", _.paid_at.notnull())
+    orders = facts.paid_orders(con)
     if since is not None:
         orders = orders.filter(orders.paid_at >= since)
     if until is not None:
         orders = orders.filter(orders.paid_at < until)
-    items = con.table("order_items")
-    bought = items.join(orders, items.order_id == orders.order_id).select(
-        customer=orders.customer_id, sku=items.sku
-    )
-    owned = _owned(bought, "customer", con)
-    return owned.select(customer_id=owned.owner, sku=owned.sku).distinct()
+    orders = customers.owned(con, orders)
+    items = facts.order_items(con)
+    bought = items.join(orders, items.order_id == orders.order_id)
+    return bought.select(customer_id=orders.customer_id, sku=items.sku).distinct()
 
 
 def catalogue(con: ibis.BaseBackend) -> ir.Table:
     """(sku, category): every product seen in an order item or a behaviour event."""
-    items = con.table("order_items").select(
+    items = facts.order_items(con).select(
         sku=_.sku.cast("string"), category=_.category.cast("string")
     )
-    events = con.table("events").filter(_.type == "track", _.event.isin(BEHAVIOUR_EVENTS))
-    seen = events.select(sku=_.properties["sku"].str, category=_.properties["category"].str)
+    seen = _behaviour(con).select(
+        sku=_.properties["sku"].str, category=_.properties["category"].str
+    )
     both = items.union(seen).filter(_.sku.notnull())
     return both.group_by("sku").aggregate(category=_.category.max())
 
 
 def live_customers(con: ibis.BaseBackend) -> ir.Table:
     """(customer_id, province, interests) of customers that were not merged away."""
-    customers = con.table("customers")
-    return customers.filter(customers.merged_into.isnull()).select(
-        "customer_id", "province", "interests"
-    )
+    return customers.people(con).select("customer_id", "province", "interests")
 
 
 def latest_behaviour(con: ibis.BaseBackend) -> ir.Table:
-    events = con.table("events").filter(_.type == "track", _.event.isin(BEHAVIOUR_EVENTS))
-    orders = con.table("orders").filter(_.status == "paid")
+    events = _behaviour(con)
+    orders = facts.paid_orders(con)
     return events.aggregate(last=_.timestamp.max()).cross_join(
         orders.aggregate(last_paid=_.paid_at.max())
     )
 
 
 def customer_exists(con: ibis.BaseBackend, customer_id: str) -> ir.Table:
-    customers = con.table("customers")
-    return customers.filter(customers.customer_id == customer_id).select("customer_id").limit(1)
+    known = customers.customer_profiles(con)
+    return known.filter(known.customer_id == customer_id).select("customer_id").limit(1)
 
 
 def stored(con: ibis.BaseBackend) -> ir.Table:
