@@ -93,7 +93,7 @@ def test_served_lists_and_the_index(shop_settings: Settings) -> None:
         assert [i.score for i in top.items] == sorted((i.score for i in top.items), reverse=True)
         assert top.items[0].source == "model"
         # the index reloaded from the warehouse gives the same answer
-        recommend._INDEXES.forget(hub.warehouse)
+        hub.warehouse.derived.clear()
         again = recommend.recommendations(hub.warehouse, someone, k=5)
         assert [i.sku for i in again.items] == [i.sku for i in top.items]
         assert again.recommended_category == top.recommended_category

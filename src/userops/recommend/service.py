@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 import json
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -276,6 +275,18 @@ def _write(warehouse: Warehouse, index: _Index) -> None:
         cur.unregister("_cats")
 
 
+def _saved_popular(warehouse: Warehouse, skus: list[str]) -> np.ndarray | None:
+    """The overall popular list the last training saved beside the model (the data dir is the
+    warehouse file's folder); None when it is missing or names none of the stored items."""
+    try:
+        saved = json.loads((warehouse.path.parent / "models" / "recommend.json").read_text())
+    except (OSError, ValueError):
+        return None
+    code_of = {sku: i for i, sku in enumerate(skus)}
+    codes = [code_of[s] for s in saved.get("popular", []) if s in code_of]
+    return np.asarray(codes, dtype=np.int64) if codes else None
+
+
 def _save(data_dir: Path, settings: RecommendSettings, index: _Index, shop: Shop) -> None:
     folder = data_dir / "models"
     folder.mkdir(parents=True, exist_ok=True)
@@ -369,6 +380,9 @@ class _Index:
         history = np.asarray(pc.equal(pc.take(source, pa.array(np.arange(n) * k)), "model"))
         popular_rows = np.flatnonzero(~history)
         codes = np.asarray(sku.indices, dtype=np.int64).reshape(n, k)
+        popular = _saved_popular(warehouse, skus)
+        if popular is None:  # no saved model file: a cold customer's list is the best guess
+            popular = codes[popular_rows[0]] if popular_rows.size else codes[0]
         return cls(
             customer_ids=ids,
             position=dict(zip(ids, range(n), strict=True)),
@@ -378,7 +392,7 @@ class _Index:
             scores=np.asarray(recs["score"].to_numpy(), dtype=np.float32).reshape(n, k),
             history=history,
             recommended=[category_of.get(c) for c in ids],
-            popular=codes[popular_rows[0]] if popular_rows.size else codes[0],
+            popular=popular,
             computed_at=recs["computed_at"][0].as_py(),
         )
 
@@ -406,38 +420,34 @@ class _Index:
         )
 
 
-class _IndexCache:
-    """One loaded index per warehouse file, built after training or at the first request."""
+_INDEX_KEY = "recommend.index"
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._by_path: dict[str, _Index] = {}
+
+class _Indexes:
+    """The loaded index of a warehouse, kept in that warehouse's ``derived`` store (so it lives
+    and dies with the open warehouse, never outlives a reset data dir, and two data dirs opened
+    in one process never share one); built after training or at the first request."""
 
     def get(self, warehouse: Warehouse) -> _Index | None:
-        key = str(warehouse.path)
-        found = self._by_path.get(key)
+        found = warehouse.derived.get(_INDEX_KEY)
         if found is not None:
-            return found
-        with self._lock:
-            found = self._by_path.get(key)
+            return found  # type: ignore[no-any-return]
+        with warehouse.derived_lock:
+            found = warehouse.derived.get(_INDEX_KEY)
             if found is None:
                 found = _Index.load(warehouse)
                 if found is not None:
-                    self._by_path[key] = found
+                    warehouse.derived[_INDEX_KEY] = found
                     _settle()
-        return found
+        return found  # type: ignore[no-any-return]
 
     def put(self, warehouse: Warehouse, index: _Index) -> None:
-        with self._lock:
-            self._by_path[str(warehouse.path)] = index
+        with warehouse.derived_lock:
+            warehouse.derived[_INDEX_KEY] = index
             _settle()
 
-    def forget(self, warehouse: Warehouse) -> None:
-        with self._lock:
-            self._by_path.pop(str(warehouse.path), None)
 
-
-_INDEXES = _IndexCache()
+_INDEXES = _Indexes()
 
 
 def _settle() -> None:

@@ -27,6 +27,11 @@ class Warehouse:
             config["memory_limit"] = memory_limit
         self._con = duckdb.connect(str(path), config=config)
         self._write_lock = threading.RLock()
+        self.derived: dict[str, object] = {}
+        """State derived from this warehouse that a domain keeps in memory while it is open
+        (the recommendation index): the one place for such caches, so none outlives the
+        warehouse it came from. Keys are ``"<domain>.<name>"``."""
+        self.derived_lock = threading.Lock()
         self._con.execute(f"SET TimeZone = '{timezone}'")
         for statement in create_statements():
             self._con.execute(statement)
