@@ -89,6 +89,9 @@ class FunnelStepResult(BaseModel):
     conversion_from_previous: float | None
     conversion_from_first: float | None
     median_seconds_to_convert: float | None
+    """From the previous step, over the people who reached this step (on the attempt that
+    counts for them); None for the first step."""
+    average_seconds_to_convert: float | None
     dropped: int
     """People who reached the previous step but not this one (0 for the first step)."""
 
@@ -106,6 +109,11 @@ class Funnel(BaseModel):
     timezone: str
     breakdown: str | None = None
     groups: list[FunnelGroup] | None = None
+    entry: str = "any"
+    """``any``: the deepest attempt of each person counts (PostHog); ``first``: only the first
+    step-1 event in the range was tried."""
+    warnings: list[str] = []
+    """E.g. a step whose event nobody has done yet (it counts 0), with close matches."""
 
 
 class AarrrPeriod(BaseModel):
