@@ -61,6 +61,11 @@ class RetentionCohort(BaseModel):
     counts: list[int]
     """``counts[0]`` is the size; ``counts[k]`` the members who returned in period start + k."""
     rates: list[float]
+    partial: bool = False
+    """True when at least one of this cohort's periods had not ended by ``covered_until``: its
+    counts can still grow (drawn hatched in the console)."""
+    partial_cells: list[bool] = []
+    """Per cell, whether its period (cohort period + k) is partial."""
 
 
 class RetentionGroup(BaseModel):
@@ -81,6 +86,11 @@ class Retention(BaseModel):
     breakdown: str | None = None
     groups: list[RetentionGroup] | None = None
     """One matrix per breakdown value (largest first) when a breakdown was asked for."""
+    min_occurrences: int = 1
+    definition: str = ""
+    """What a cell counts, in words (the same sentence the console shows)."""
+    covered_until: date | None = None
+    """The first shop-local day the data does not cover (periods ending after it are partial)."""
 
 
 class FunnelStepResult(BaseModel):
@@ -123,10 +133,18 @@ class AarrrPeriod(BaseModel):
     activated: int
     activation_rate: float | None
     week1_retention: float | None
-    """Share of the period's new customers active in days [7, 14) after signup (None when not
-    all of them have reached day 14 yet)."""
+    """Share of the period's new customers active (any event or paid order) in days 7-13 after
+    their own signup (None when not all of them have reached day 14 yet). Not the retention
+    report's +1 cell: see ``retention_next_period``."""
     week4_retention: float | None
-    """The same for days [28, 35)."""
+    """The same for days 28-34."""
+    retention_next_period: float | None = None
+    """Share of the period's new customers active in the next calendar period: the retention
+    report's +1 cell for start ``signup``, return ``any`` (None before that period starts)."""
+    retention_next_period_partial: bool = False
+    """The next period is not over yet: ``retention_next_period`` can still grow."""
+    partial: bool = False
+    """This period is not over yet (its counts can still grow)."""
     active_people: int
     paying_customers: int
     paid_orders: int
@@ -146,6 +164,11 @@ class Aarrr(BaseModel):
     invite_event: str
     timezone: str
     periods: list[AarrrPeriod]
+    covered_until: date | None = None
+    """The first shop-local day the data does not cover (periods ending after it are partial)."""
+    definitions: dict[str, str] = {}
+    """What each retention figure measures, in words."""
+    warnings: list[str] = []
 
 
 class ChannelPeriod(BaseModel):
