@@ -27,6 +27,9 @@ class DayPoint(BaseModel):
     new_customers: int
     paid_orders: int
     gmv_fen: int
+    partial: bool = False
+    """The day is not over (today) or past the end of the data: drawn dashed, never like a
+    full day."""
 
 
 class Overview(BaseModel):
@@ -37,6 +40,8 @@ class Overview(BaseModel):
     totals: OverviewTotals
     series: list[DayPoint]
     """One point per day from ``start`` to ``end`` (inclusive), days without data as zeros."""
+    covered_until: date | None = None
+    """The first shop-local day the data does not cover (days from it on are partial)."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
