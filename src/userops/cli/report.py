@@ -232,6 +232,7 @@ def aarrr(
         "activated",
         "W1",
         "W4",
+        "next",
         "active",
         "GMV",
         "paying",
@@ -246,11 +247,12 @@ def aarrr(
         table.add_column(h, justify="right")
     for p in result["periods"]:
         table.add_row(
-            p["start"],
+            p["start"] + ("*" if p["partial"] else ""),
             str(p["new_customers"]),
             _pct(p["activation_rate"]),
             _pct(p["week1_retention"]),
             _pct(p["week4_retention"]),
+            _pct(p["retention_next_period"]) + ("*" if p["retention_next_period_partial"] else ""),
             str(p["active_people"]),
             _yuan(p["gmv_fen"]),
             str(p["paying_customers"]),
@@ -262,6 +264,11 @@ def aarrr(
             "—" if p["k_factor"] is None else f"{p['k_factor']:.3f}",
         )
     out.print(table)
+    for key, text in result["definitions"].items():
+        out.print(f"[dim]{key}: {text}[/]")
+    out.print("[dim]* = period not over yet (partial)[/]")
+    for warning in result.get("warnings") or []:
+        out.print(f"[yellow]warning:[/] {warning}")
 
 
 @report_app.command("channels")
