@@ -145,20 +145,23 @@ def sql_retention(con: duckdb.DuckDBPyConnection) -> list[list[int]]:
 
 
 def sql_funnel(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """PostHog's ordered funnel: every view in the range starts an attempt (greedy within it),
+    the deepest attempt of each person counts."""
     since, until = local_midnight(FUNNEL.date_from), local_midnight(DATE_TO + timedelta(days=1))
     names = "AND coalesce(e.event, '$' || e.type) IN ('Product Viewed', 'Product Added')"
     q = f"""
     WITH {PEOPLE.format(name_filter=names)},
-    r0 AS (SELECT person, min(ts) AS t0 FROM person_events WHERE name = 'Product Viewed'
-           AND ts >= {since} AND ts < {until} GROUP BY person),
+    r0 AS (SELECT DISTINCT person, ts AS t0 FROM person_events WHERE name = 'Product Viewed'
+           AND ts >= {since} AND ts < {until}),
     r1 AS (SELECT r0.person, r0.t0, min(s.ts) AS t1 FROM r0 LEFT JOIN person_events s
            ON s.person = r0.person AND s.name = 'Product Added' AND s.ts >= r0.t0
            AND s.ts <= r0.t0 + INTERVAL 7 DAY GROUP BY ALL),
     r2 AS (SELECT r1.person, r1.t0, r1.t1, min(o.ts) AS t2 FROM r1 LEFT JOIN person_orders o
            ON o.person = r1.person AND r1.t1 IS NOT NULL AND o.ts >= r1.t1
-           AND o.ts <= r1.t0 + INTERVAL 7 DAY GROUP BY ALL)
-    SELECT count(t0), count(t1), count(t2), median(epoch(t1) - epoch(t0)),
-           median(epoch(t2) - epoch(t1)) FROM r2
+           AND o.ts <= r1.t0 + INTERVAL 7 DAY GROUP BY ALL),
+    best AS (SELECT person, max((t1 IS NOT NULL)::INT + (t2 IS NOT NULL)::INT) AS depth
+             FROM r2 GROUP BY person)
+    SELECT count(*), count(*) FILTER (depth >= 1), count(*) FILTER (depth >= 2) FROM best
     """
     row = con.execute(q).fetchall()[0]
     return [int(row[0]), int(row[1]), int(row[2])]
@@ -303,25 +306,20 @@ def pandas_funnel(f: dict[str, pd.DataFrame]) -> list[int]:
     since = pd.Timestamp(FUNNEL.date_from, tz=TZ)
     until = pd.Timestamp(DATE_TO + timedelta(days=1), tz=TZ)
     s0 = ev[(ev.event == "Product Viewed") & (ev.timestamp >= since) & (ev.timestamp < until)]
-    r = s0.groupby("customer_id").timestamp.min().rename("t0").reset_index()
+    r = s0[["customer_id", "timestamp"]].drop_duplicates().rename(columns={"timestamp": "t0"})
     window = pd.Timedelta(days=7)
     s1 = ev[ev.event == "Product Added"][["customer_id", "timestamp"]]
     j = r.merge(s1, on="customer_id")
     j = j[(j.timestamp >= j.t0) & (j.timestamp <= j.t0 + window)]
-    r = r.merge(
-        j.groupby("customer_id").timestamp.min().rename("t1").reset_index(),
-        on="customer_id",
-        how="left",
-    )
+    first1 = j.groupby(["customer_id", "t0"]).timestamp.min().rename("t1").reset_index()
+    r = r.merge(first1, on=["customer_id", "t0"], how="left")
     s2 = f["orders"].rename(columns={"paid_at": "timestamp"})[["customer_id", "timestamp"]]
     j = r[r.t1.notna()].merge(s2, on="customer_id")
     j = j[(j.timestamp >= j.t1) & (j.timestamp <= j.t0 + window)]
-    r = r.merge(
-        j.groupby("customer_id").timestamp.min().rename("t2").reset_index(),
-        on="customer_id",
-        how="left",
-    )
-    return [int(r.t0.notna().sum()), int(r.t1.notna().sum()), int(r.t2.notna().sum())]
+    first2 = j.groupby(["customer_id", "t0"]).timestamp.min().rename("t2").reset_index()
+    r = r.merge(first2, on=["customer_id", "t0"], how="left")
+    depth = (r.t1.notna().astype(int) + r.t2.notna().astype(int)).groupby(r.customer_id).max()
+    return [len(depth), int((depth >= 1).sum()), int((depth >= 2).sum())]
 
 
 def pandas_channels(f: dict[str, pd.DataFrame]) -> int:
@@ -400,7 +398,7 @@ def main() -> int:
             pandas_retention,
         ),
         (
-            "funnel: Product Viewed → Product Added → order, 7 d",
+            "funnel: Product Viewed → Product Added → order, 7 d, deepest attempt",
             ours_funnel,
             sql_funnel,
             pandas_funnel,

@@ -143,6 +143,42 @@ def test_api_reports(client: TestClient, read_key: str) -> None:
     assert client.get("/api/v1/analytics/retention").status_code == 401
 
 
+def test_api_min_occurrences_entry_and_partial(client: TestClient, read_key: str) -> None:
+    headers = {"Authorization": f"Bearer {read_key}"}
+    params = {"period": "week", "intervals": 4, "start_event": "signup", "return_event": "any"}
+    one = client.get("/api/v1/analytics/retention", headers=headers, params=params).json()
+    many = client.get(
+        "/api/v1/analytics/retention", headers=headers, params={**params, "min_occurrences": 40}
+    ).json()
+    assert [c["size"] for c in one["cohorts"]] == [c["size"] for c in many["cohorts"]]
+    assert many["cohorts"][0]["counts"][1] < one["cohorts"][0]["counts"][1]
+    assert many["min_occurrences"] == 40 and "at least 40 times" in many["definition"]
+    # the demo's data ends on Thursday 2026-11-19: the week of 11-16 is not over
+    assert one["covered_until"] == "2026-11-20"
+    assert one["cohorts"][-1]["partial"] is True and one["cohorts"][0]["partial_cells"][-1]
+    assert one["cohorts"][0]["partial_cells"][:-1] == [False] * 3
+    bad = client.get(
+        "/api/v1/analytics/retention", headers=headers, params={**params, "min_occurrences": 0}
+    )
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "min_occurrences"
+    steps = [("step", "product_view"), ("step", "add_to_cart"), ("step", "checkout_done")]
+    f = client.get("/api/v1/analytics/funnel", headers=headers, params=steps).json()
+    assert f["entry"] == "any" and f["steps"][2]["people"] == 0
+    assert "step 3" in f["warnings"][0]
+    first = client.get(
+        "/api/v1/analytics/funnel", headers=headers, params=[*steps[:2], ("entry", "first")]
+    ).json()
+    assert first["entry"] == "first"
+    assert first["steps"][1]["people"] <= f["steps"][1]["people"]
+    board = client.get("/api/v1/analytics/aarrr", headers=headers).json()
+    assert board["periods"][-1]["partial"] is True
+    assert set(board["definitions"]) == {
+        "week1_retention",
+        "week4_retention",
+        "retention_next_period",
+    }
+
+
 @pytest.fixture(scope="module")
 def console(client: TestClient) -> TestClient:
     page = client.get("/login")
@@ -194,3 +230,22 @@ def test_console_retention_heatmap_breakdown_and_errors(console: TestClient) -> 
     assert js.status_code == 200 and "getDataURL" in js.text
     magic = console.get("/analytics", params={"tab": "magic"}).text
     assert 'data-event="favorite"' in magic and 'id="magic-chart-0"' in magic
+
+
+def test_console_labels_definitions_and_partial_periods(console: TestClient) -> None:
+    heat = console.get(
+        "/analytics", params={"tab": "retention", "min_occurrences": "2", "intervals": "4"}
+    ).text
+    assert 'name="min_occurrences"' in heat and 'value="2"' in heat
+    assert 'data-partial="true"' in heat  # the current week's cells are hatched
+    assert "at least 2 times" in heat
+    board = console.get("/analytics", params={"tab": "aarrr"}).text
+    assert 'class="partial-row" data-partial="true"' in board
+    assert 'id="aarrr-definitions"' in board
+    funnel = console.get(
+        "/analytics", params=[("tab", "funnel"), ("step", "product_view"), ("step", "nope_x")]
+    ).text
+    assert 'data-warning="true"' in funnel and 'name="entry"' in funnel
+    overview = console.get("/", params={"days": "30"}).text
+    found = re.search(r'id="overview-data">(.*?)</script>', overview, re.S)
+    assert found and len(json.loads(found.group(1))["partial"]) == 30

@@ -137,16 +137,25 @@ def test_empty_range_is_zero_not_an_error(hub: Hub) -> None:
 @pytest.mark.parametrize(
     ("steps", "window", "field", "text"),
     [
-        (("product_veiw", "order"), "7d", "step", "did you mean product_view"),
+        (("product_view", "order"), "7d", "entry", "any, first"),
         (("product_view",), "7d", "step", "2 to 10 steps"),
         (("product_view", "order:amount=1"), "7d", "step", "channel"),
         (("product_view", "order"), "7x", "window", "s, m, h, d or w"),
     ],
 )
 def test_bad_input(hub: Hub, steps: tuple[str, ...], window: str, field: str, text: str) -> None:
+    extra = {"entry": "best"} if field == "entry" else {}
     with pytest.raises(InvalidInput) as info:
-        funnel(hub.warehouse, timezone=TZ, query=query(*steps, window_seconds=parse_window(window)))
+        q = query(*steps, window_seconds=parse_window(window), **extra)
+        funnel(hub.warehouse, timezone=TZ, query=q)
     assert info.value.field == field and text in info.value.message
+
+
+def test_a_step_nobody_did_yet_counts_zero_with_a_warning(hub: Hub) -> None:
+    got = funnel(hub.warehouse, timezone=TZ, query=query("product_view", "add_to_crt"))
+    assert [s.people for s in got.steps] == [4, 0]
+    [warning] = got.warnings
+    assert "step 2" in warning and "did you mean add_to_cart" in warning
 
 
 def test_dropped_people_saved_as_a_segment(hub: Hub) -> None:
@@ -155,16 +164,23 @@ def test_dropped_people_saved_as_a_segment(hub: Hub) -> None:
     from userops.ledger import unit_of_work
     from userops.segments import service as segments
 
-    params = {"steps": ["product_view", "add_to_cart"], "date_from": "2026-03-01",
-              "date_to": "2026-03-05", "dropped_at": 2, "save_segment": "no-cart"}
+    params = {
+        "steps": ["product_view", "add_to_cart"],
+        "date_from": "2026-03-01",
+        "date_to": "2026-03-05",
+        "dropped_at": 2,
+        "save_segment": "no-cart",
+    }
     got = ops.run(hub, "analytics.funnel", params, lambda *_: None)
     assert got["saved_segment"] == {"name": "no-cart", "count": 2}
     with unit_of_work(hub.engine) as session:
-        assert segments.preview(session, hub.warehouse,
-                                segments.get(session, "no-cart").rule).sample == ["c", "d"]
+        assert segments.preview(
+            session, hub.warehouse, segments.get(session, "no-cart").rule
+        ).sample == ["c", "d"]
     # saving again replaces the list rather than adding to it
-    again = ops.run(hub, "analytics.funnel", {**params, "steps": ["product_view", "order"]},
-                    lambda *_: None)
+    again = ops.run(
+        hub, "analytics.funnel", {**params, "steps": ["product_view", "order"]}, lambda *_: None
+    )
     assert again["saved_segment"]["count"] == len(again["dropped_people"]) == 3
     with pytest.raises(Invalid, match="needs --dropped-at"):
         ops.run(hub, "analytics.funnel", {**params, "dropped_at": None}, lambda *_: None)

@@ -153,3 +153,21 @@ def test_merged_customers_count_once(shop: Hub, tmp_path: Path) -> None:
 def test_days_out_of_range(hub: Hub, days: int) -> None:
     with pytest.raises(InvalidInput):
         overview(hub.warehouse, timezone="Asia/Shanghai", days=days)
+
+
+def test_days_the_data_does_not_cover_are_partial(shop: Hub, hub: Hub) -> None:
+    # the latest data day (03-02) is taken as complete; the days after it are not covered
+    result = overview(shop.warehouse, timezone="Asia/Shanghai", days=4, today=date(2024, 3, 4))
+    assert result.covered_until == date(2024, 3, 3)
+    assert [(p.day.day, p.partial) for p in result.series] == [
+        (1, False),
+        (2, False),
+        (3, True),
+        (4, True),
+    ]
+    assert not any(p.partial for p in overview(shop.warehouse, timezone="UTC", days=6).series)
+
+
+def test_today_is_partial(hub: Hub) -> None:
+    # an empty shop ends today, and today is not over
+    assert overview(hub.warehouse, timezone="Asia/Shanghai", days=2).series[-1].partial

@@ -109,6 +109,9 @@ def reference(ref: pd.DataFrame, q: RetentionQuery) -> list[list[int]]:
     back = (
         ref[ref.event == q.return_event] if q.return_event != "any" else ref[ref.event != "signup"]
     )
+    # minimum occurrences: a (person, period) is a return only with >= N return events in it
+    times = back.groupby(["person", "per"]).size().rename("n").reset_index()
+    back = times[times.n >= q.min_occurrences]
     out = []
     for ci, c in enumerate(cohorts):
         members = set(start[start.per == c].person)
@@ -148,6 +151,17 @@ CASES = [
     ),
     RetentionQuery(period="day", intervals=20, start_event="visit", return_event="visit"),
     RetentionQuery(
+        period="week", intervals=10, start_event="signup", return_event="any", min_occurrences=2
+    ),
+    RetentionQuery(
+        period="month",
+        intervals=8,
+        start_event="visit",
+        return_event="visit",
+        cumulative=True,
+        min_occurrences=3,
+    ),
+    RetentionQuery(
         period="day",
         intervals=15,
         start_event="buy",
@@ -158,7 +172,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("q", CASES, ids=lambda q: f"{q.period}-{q.mode}-{q.cumulative}")
+@pytest.mark.parametrize(
+    "q", CASES, ids=lambda q: f"{q.period}-{q.mode}-{q.cumulative}-min{q.min_occurrences}"
+)
 def test_matrix_matches_independent_pandas(
     shop: tuple[Hub, pd.DataFrame], q: RetentionQuery
 ) -> None:
@@ -306,8 +322,13 @@ def test_segment_restricts_cohorts_to_its_members(shop: tuple[Hub, pd.DataFrame]
     chosen = known[::2]
     tags.add_manual(hub.warehouse, chosen, "half", source="test")
     with unit_of_work(hub.engine) as session:
-        segments.create(session, hub.warehouse, name="half",
-                        rule={"tag": "manual", "value": "half"}, replace=True)
+        segments.create(
+            session,
+            hub.warehouse,
+            name="half",
+            rule={"tag": "manual", "value": "half"},
+            replace=True,
+        )
     q = RetentionQuery(period="month", intervals=6, date_to=DATE_TO, segment="half")
     got = ops.run(hub, "analytics.retention", q.model_dump(mode="json"), lambda *_: None)
     want = reference(ref[ref.person.isin(chosen)], q)
@@ -315,5 +336,9 @@ def test_segment_restricts_cohorts_to_its_members(shop: tuple[Hub, pd.DataFrame]
     everyone = reference(ref, q)
     assert 0 < sum(r[0] for r in want) < sum(r[0] for r in everyone)  # the filter did something
     with pytest.raises(Exception, match="no segment 'nope'"):
-        ops.run(hub, "analytics.retention", {**q.model_dump(mode="json"), "segment": "nope"},
-                lambda *_: None)
+        ops.run(
+            hub,
+            "analytics.retention",
+            {**q.model_dump(mode="json"), "segment": "nope"},
+            lambda *_: None,
+        )

@@ -86,20 +86,35 @@ def known_events(con: ibis.BaseBackend) -> list[str]:
     return sorted(r["name"] for r in rows(queries.event_names(con)))
 
 
-def check_event(con: ibis.BaseBackend, name: str, *, special: tuple[str, ...], field: str) -> None:
-    """Accept a special name (``order``, ``any``…) or a behaviour event seen in the warehouse;
-    otherwise answer with the known names and the closest ones."""
-    if name in special:
-        return
-    if rows_exist(queries.event_named(con, name)):
-        return
-    known = known_events(con)
-    if name in known:
-        return
-    everything = list(dict.fromkeys([*special, *known]))
-    close = difflib.get_close_matches(name, everything, n=3, cutoff=0.5)
+def is_known_event(con: ibis.BaseBackend, name: str, *, special: tuple[str, ...]) -> bool:
+    """A special name (``order``, ``any``…) or a behaviour event seen in the warehouse."""
+    if name in special or rows_exist(queries.event_named(con, name)):
+        return True
+    return name in known_events(con)
+
+
+def close_matches(con: ibis.BaseBackend, name: str, *, special: tuple[str, ...]) -> list[str]:
+    """Up to three known names closest to ``name`` (difflib), for "did you mean"."""
+    everything = list(dict.fromkeys([*special, *known_events(con)]))
+    return difflib.get_close_matches(name, everything, n=3, cutoff=0.5)
+
+
+def unknown_event(con: ibis.BaseBackend, name: str, *, special: tuple[str, ...]) -> str | None:
+    """None for a known name; otherwise a sentence with the closest and all known names."""
+    if is_known_event(con, name, special=special):
+        return None
+    everything = list(dict.fromkeys([*special, *known_events(con)]))
+    close = close_matches(con, name, special=special)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
-    raise InvalidInput(f"unknown event {name!r}{hint} known: {', '.join(everything)}", field=field)
+    return f"unknown event {name!r}{hint} known: {', '.join(everything)}"
+
+
+def check_event(con: ibis.BaseBackend, name: str, *, special: tuple[str, ...], field: str) -> None:
+    """Refuse a name that is neither special nor a behaviour event seen in the warehouse, with
+    the known names and the closest ones."""
+    problem = unknown_event(con, name, special=special)
+    if problem:
+        raise InvalidInput(problem, field=field)
 
 
 def latest_day(con: ibis.BaseBackend, timezone: str) -> date | None:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import ibis
 import ibis.expr.types as ir
 
-from userops.analytics import queries
+from userops.analytics import definitions, queries
 from userops.analytics.schemas import DayPoint, Overview, OverviewTotals
 from userops.core.clock import local_midnight_utc, utcnow
 from userops.core.errors import InvalidInput
@@ -47,7 +47,9 @@ def overview(
 def _overview(
     con: ibis.BaseBackend, *, timezone: str, tz: ZoneInfo, days: int, today: date | None
 ) -> Overview:
-    end = today or _latest_day(con, timezone) or utcnow().astimezone(tz).date()
+    latest = _latest_day(con, timezone)
+    end = today or latest or utcnow().astimezone(tz).date()
+    covered = definitions.covered_until(timezone, latest)
     start = end - timedelta(days=days - 1)
     since, until = local_midnight_utc(start, tz), local_midnight_utc(end + timedelta(days=1), tz)
 
@@ -75,9 +77,17 @@ def _overview(
                 new_customers=signups.get(day, 0),
                 paid_orders=int(sold.get("paid_orders") or 0),
                 gmv_fen=int(sold.get("gmv_fen") or 0),
+                partial=definitions.is_partial(day + timedelta(days=1), covered),
             )
         )
-    return Overview(timezone=timezone, start=start, end=end, totals=totals, series=series)
+    return Overview(
+        timezone=timezone,
+        start=start,
+        end=end,
+        totals=totals,
+        series=series,
+        covered_until=covered,
+    )
 
 
 def _latest_day(con: ibis.BaseBackend, timezone: str) -> date | None:

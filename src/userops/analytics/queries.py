@@ -280,20 +280,35 @@ def step_stream(con: ibis.BaseBackend, name: str, filters: dict[str, str]) -> ir
     return events.select("person", "ts")
 
 
+FUNNEL_ENTRIES = ("any", "first")
+"""``any``: every step-1 event in the range starts an attempt and the person counts at the
+deepest step an attempt reaches (PostHog's ordered funnel). ``first``: only the person's first
+step-1 event in the range is tried (the greedy funnel of userops 0.x; one attempt per person)."""
+
+
 def funnel_reach(
     steps: list[ir.Table],
     same_as_previous: list[bool],
     since: datetime,
     until: datetime,
     window_seconds: int,
+    entry: str = "any",
 ) -> ir.Table:
-    """One row per person who entered the funnel: (person, t0, t1, …), ``t_k`` the time they
-    first did step k after step k-1 and within ``window_seconds`` of entering (NULL if never).
+    """One row per person who entered the funnel: (person, t0, t1, …), ``t_k`` the time of
+    their step-k event on the attempt that counts (NULL past the step they reached).
 
-    Entry is the person's first step-0 event in [since, until); later steps are matched
-    greedily (earliest event after the previous step)."""
+    An attempt starts at a step-0 event in [since, until); within it step k is the earliest
+    step-k event at or after step k-1 (strictly after when both steps are the same event) and
+    no later than ``window_seconds`` after the attempt started (the bound is inclusive). The
+    earliest match is the best one for a given start, so an attempt's depth is that of its
+    greedy chain. With ``entry="any"`` the attempt that counts is the deepest one; among equally
+    deep ones, the one that got there first, and of attempts sharing those events the latest
+    start (the shortest path), which is how PostHog's funnel picks its conversion times."""
     first = in_window(steps[0], since, until)
-    reach = first.group_by("person").aggregate(t0=first.ts.min())
+    if entry == "first":
+        reach = first.group_by("person").aggregate(t0=first.ts.min())
+    else:
+        reach = first.select(person=first.person, t0=first.ts).distinct()
     window = ibis.interval(seconds=window_seconds)
     for k, step in enumerate(steps[1:], start=1):
         prev = reach[f"t{k - 1}"]
@@ -304,7 +319,23 @@ def funnel_reach(
         )
         keep = [c for c in reach.columns]
         reach = j.group_by(keep).aggregate(**{f"t{k}": j.ts.min()})
-    return reach
+    if entry == "first" or len(steps) < 2:
+        return reach
+    return _deepest_attempt(reach, len(steps))
+
+
+def _deepest_attempt(reach: ir.Table, n: int) -> ir.Table:
+    """Keep one attempt per person: deepest, then first to get there, then latest start."""
+    times = [reach[f"t{k}"] for k in range(n)]
+    depth = sum((t.notnull().cast("int64") for t in times[1:]), ibis.literal(0))
+    deepest = ibis.coalesce(*reversed(times))
+    ranked = reach.mutate(_depth=depth, _at=deepest)
+    w = ibis.window(
+        group_by=ranked.person,
+        order_by=[ibis.desc(ranked._depth), ranked._at, ibis.desc(ranked.t0)],
+    )
+    ranked = ranked.mutate(_rank=ibis.row_number().over(w))
+    return ranked.filter(ranked._rank == 0).drop("_depth", "_at", "_rank")
 
 
 def early_counts(cohort: ir.Table, events: ir.Table, within_days: int, cap: int) -> ir.Table:

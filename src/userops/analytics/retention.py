@@ -2,7 +2,10 @@
 
 ``recurring``: cohort c holds the people who did the start event in period c; ``first_time``:
 the people whose first-ever start event falls in period c. Cell 0 is the cohort size, cell k
-the members who did the return event in period c + k (``cumulative``: in c + k or later).
+the members who did the return event in period c + k (``cumulative``: in c + k or later);
+with ``min_occurrences`` N, only a period with at least N return events counts as a return
+(PostHog's ``minimumOccurrences``). Cells whose period has not ended by the end of the data are
+flagged partial (see :mod:`userops.analytics.definitions`).
 
 >>> from userops.analytics.retention import RetentionQuery, retention
 >>> retention(hub.warehouse, timezone="Asia/Shanghai", query=RetentionQuery(period="week"))
@@ -18,7 +21,7 @@ import ibis
 import ibis.expr.types as ir
 from pydantic import BaseModel
 
-from userops.analytics import common, queries
+from userops.analytics import common, definitions, queries
 from userops.analytics.schemas import Retention, RetentionCohort, RetentionGroup
 from userops.core.clock import local_midnight_utc
 from userops.core.errors import InvalidInput
@@ -44,6 +47,8 @@ class RetentionQuery(BaseModel):
     breakdown: str | None = None
     segment: str | None = None
     """Only people in this saved segment (as it is now); see ``retention(members=...)``."""
+    min_occurrences: int = 1
+    """A return cell counts people with at least this many return events in that period."""
 
 
 Members = Callable[[ibis.BaseBackend], ir.Table]
@@ -57,6 +62,7 @@ def retention(
     common.check_intervals(query.period, query.intervals)
     common.check_week_start(query.week_start)
     common.choose(query.mode, MODES, "mode")
+    definitions.check_min_occurrences(query.min_occurrences)
     with common.opened(warehouse) as con:
         common.check_event(con, query.start_event, special=START_SPECIAL, field="start_event")
         common.check_event(con, query.return_event, special=RETURN_SPECIAL, field="return_event")
@@ -71,7 +77,8 @@ def _retention(
     from zoneinfo import ZoneInfo
 
     tz = ZoneInfo(timezone)
-    date_to = q.date_to or common.latest_day(con, timezone) or date.today()
+    latest = common.latest_day(con, timezone)
+    date_to = q.date_to or latest or date.today()
     last = common.index_of(date_to, q.period, q.week_start)
     first = last - q.intervals + 1
     since = local_midnight_utc(common.start_of(first, q.period, q.week_start), tz)
@@ -88,11 +95,16 @@ def _retention(
         starts = starts.filter(starts.person.isin(members.customer_id))
     starts = common.attach_group(con, starts, q.breakdown)
 
-    ret = queries.stream(con, q.return_event)
-    ret = queries.with_period(
-        queries.in_window(ret, since, until), timezone, q.period, q.week_start, "p"
+    returns = definitions.period_returns(
+        queries.stream(con, q.return_event),
+        since=since,
+        until=until,
+        timezone=timezone,
+        period=q.period,
+        week_start=q.week_start,
+        min_occurrences=q.min_occurrences,
     )
-    returns = ret.select("person", "p").distinct()
+    covered = definitions.covered_until(timezone, latest)
 
     sizes = common.rows(starts.group_by(["group", "c"]).aggregate(n=starts.count()))
     cells = common.rows(queries.retention_cells(starts, returns, cumulative=q.cumulative))
@@ -115,12 +127,18 @@ def _retention(
         for c in range(first, last + 1):
             counts = matrix.get(c) or [0] * (last - c + 1)
             size = counts[0]
+            partial = [
+                definitions.is_partial(common.start_of(c + k + 1, q.period, q.week_start), covered)
+                for k in range(len(counts))
+            ]
             out.append(
                 RetentionCohort(
                     start=common.start_of(c, q.period, q.week_start),
                     size=size,
                     counts=counts,
                     rates=[round(n / size, 4) if size else 0.0 for n in counts],
+                    partial=any(partial),
+                    partial_cells=partial,
                 )
             )
         return out
@@ -136,6 +154,11 @@ def _retention(
         timezone=timezone,
         cohorts=[],
         breakdown=q.breakdown,
+        min_occurrences=q.min_occurrences,
+        definition=definitions.calendar_label(
+            q.period, q.start_event, q.return_event, q.min_occurrences
+        ),
+        covered_until=covered,
     )
     if q.breakdown is None:
         result.cohorts = cohorts(by_group.get("", {}))

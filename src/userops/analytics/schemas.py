@@ -27,6 +27,9 @@ class DayPoint(BaseModel):
     new_customers: int
     paid_orders: int
     gmv_fen: int
+    partial: bool = False
+    """The day is not over (today) or past the end of the data: drawn dashed, never like a
+    full day."""
 
 
 class Overview(BaseModel):
@@ -37,6 +40,8 @@ class Overview(BaseModel):
     totals: OverviewTotals
     series: list[DayPoint]
     """One point per day from ``start`` to ``end`` (inclusive), days without data as zeros."""
+    covered_until: date | None = None
+    """The first shop-local day the data does not cover (days from it on are partial)."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -61,6 +66,11 @@ class RetentionCohort(BaseModel):
     counts: list[int]
     """``counts[0]`` is the size; ``counts[k]`` the members who returned in period start + k."""
     rates: list[float]
+    partial: bool = False
+    """True when at least one of this cohort's periods had not ended by ``covered_until``: its
+    counts can still grow (drawn hatched in the console)."""
+    partial_cells: list[bool] = []
+    """Per cell, whether its period (cohort period + k) is partial."""
 
 
 class RetentionGroup(BaseModel):
@@ -81,6 +91,11 @@ class Retention(BaseModel):
     breakdown: str | None = None
     groups: list[RetentionGroup] | None = None
     """One matrix per breakdown value (largest first) when a breakdown was asked for."""
+    min_occurrences: int = 1
+    definition: str = ""
+    """What a cell counts, in words (the same sentence the console shows)."""
+    covered_until: date | None = None
+    """The first shop-local day the data does not cover (periods ending after it are partial)."""
 
 
 class FunnelStepResult(BaseModel):
@@ -89,6 +104,9 @@ class FunnelStepResult(BaseModel):
     conversion_from_previous: float | None
     conversion_from_first: float | None
     median_seconds_to_convert: float | None
+    """From the previous step, over the people who reached this step (on the attempt that
+    counts for them); None for the first step."""
+    average_seconds_to_convert: float | None
     dropped: int
     """People who reached the previous step but not this one (0 for the first step)."""
 
@@ -106,6 +124,11 @@ class Funnel(BaseModel):
     timezone: str
     breakdown: str | None = None
     groups: list[FunnelGroup] | None = None
+    entry: str = "any"
+    """``any``: the deepest attempt of each person counts (PostHog); ``first``: only the first
+    step-1 event in the range was tried."""
+    warnings: list[str] = []
+    """E.g. a step whose event nobody has done yet (it counts 0), with close matches."""
 
 
 class AarrrPeriod(BaseModel):
@@ -115,10 +138,18 @@ class AarrrPeriod(BaseModel):
     activated: int
     activation_rate: float | None
     week1_retention: float | None
-    """Share of the period's new customers active in days [7, 14) after signup (None when not
-    all of them have reached day 14 yet)."""
+    """Share of the period's new customers active (any event or paid order) in days 7-13 after
+    their own signup (None when not all of them have reached day 14 yet). Not the retention
+    report's +1 cell: see ``retention_next_period``."""
     week4_retention: float | None
-    """The same for days [28, 35)."""
+    """The same for days 28-34."""
+    retention_next_period: float | None = None
+    """Share of the period's new customers active in the next calendar period: the retention
+    report's +1 cell for start ``signup``, return ``any`` (None before that period starts)."""
+    retention_next_period_partial: bool = False
+    """The next period is not over yet: ``retention_next_period`` can still grow."""
+    partial: bool = False
+    """This period is not over yet (its counts can still grow)."""
     active_people: int
     paying_customers: int
     paid_orders: int
@@ -138,6 +169,11 @@ class Aarrr(BaseModel):
     invite_event: str
     timezone: str
     periods: list[AarrrPeriod]
+    covered_until: date | None = None
+    """The first shop-local day the data does not cover (periods ending after it are partial)."""
+    definitions: dict[str, str] = {}
+    """What each retention figure measures, in words."""
+    warnings: list[str] = []
 
 
 class ChannelPeriod(BaseModel):

@@ -60,7 +60,9 @@ def _matrix(title: str, cohorts: list[dict[str, Any]]) -> None:
         table.add_column(f"+{k}", justify="right")
     for c in cohorts:
         rates = c["rates"][1:] if c["size"] else [None] * (len(c["rates"]) - 1)
-        table.add_row(c["start"], str(c["size"]), *[_pct(r) for r in rates])
+        partial = c.get("partial_cells") or [False] * len(c["rates"])
+        cells = [_pct(r) + ("*" if p else "") for r, p in zip(rates, partial[1:], strict=False)]
+        table.add_row(c["start"] + ("*" if partial[0] else ""), str(c["size"]), *cells)
     out.print(table)
 
 
@@ -84,6 +86,13 @@ def retention(
     segment: Annotated[
         str | None, typer.Option("--segment", help="Only people in this saved segment")
     ] = None,
+    min_occurrences: Annotated[
+        int,
+        typer.Option(
+            "--min-occurrences",
+            help="A return counts only with at least N return events in that period",
+        ),
+    ] = 1,
     data_dir: DataDir = None,
     as_json: Json = False,
 ) -> None:
@@ -99,6 +108,7 @@ def retention(
         "week_start": week_start,
         "breakdown": breakdown,
         "segment": segment,
+        "min_occurrences": min_occurrences,
     }
     result = _run(data_dir, "analytics.retention", params, as_json)
     if as_json:
@@ -113,6 +123,7 @@ def retention(
             f"{', cumulative' if cumulative else ''})",
             result["cohorts"],
         )
+    out.print(f"[dim]{result['definition']}; * = period not over yet (partial)[/]")
 
 
 @report_app.command("funnel")
@@ -135,10 +146,18 @@ def funnel(
         str | None,
         typer.Option("--save-segment", help="Save the people dropped at --dropped-at as a segment"),
     ] = None,
+    entry: Annotated[
+        str,
+        typer.Option(
+            "--entry",
+            help="any: every step-1 event starts an attempt, the deepest counts (PostHog); "
+            "first: only the first step-1 event is tried",
+        ),
+    ] = "any",
     data_dir: DataDir = None,
     as_json: Json = False,
 ) -> None:
-    """Ordered conversion funnel with drop-off and median time to convert."""
+    """Ordered conversion funnel with drop-off and median / average time to convert."""
     params = {
         "steps": step,
         "window": window,
@@ -147,25 +166,30 @@ def funnel(
         "breakdown": breakdown,
         "dropped_at": dropped_at,
         "save_segment": save_segment,
+        "entry": entry,
     }
     result = _run(data_dir, "analytics.funnel", params, as_json)
     if as_json:
         print_json(result)
         return
     table = Table(title=f"funnel {result['date_from']} … {result['date_to']}")
-    for name in ("step", "people", "from previous", "from first", "median time", "dropped"):
+    heads = ("step", "people", "from previous", "from first", "median time", "average time")
+    for name in (*heads, "dropped"):
         table.add_column(name, justify="left" if name == "step" else "right")
     for s in result["steps"]:
-        median = s["median_seconds_to_convert"]
+        median, mean = s["median_seconds_to_convert"], s["average_seconds_to_convert"]
         table.add_row(
             s["step"],
             str(s["people"]),
             _pct(s["conversion_from_previous"]),
             _pct(s["conversion_from_first"]),
             "—" if median is None else f"{median / 3600:.1f} h",
+            "—" if mean is None else f"{mean / 3600:.1f} h",
             str(s["dropped"]),
         )
     out.print(table)
+    for warning in result.get("warnings") or []:
+        out.print(f"[yellow]warning:[/] {warning}")
     if "dropped_people" in result:
         out.print(f"dropped at step {dropped_at}: {', '.join(result['dropped_people'])}")
     if "saved_segment" in result:
@@ -208,6 +232,7 @@ def aarrr(
         "activated",
         "W1",
         "W4",
+        "next",
         "active",
         "GMV",
         "paying",
@@ -222,11 +247,12 @@ def aarrr(
         table.add_column(h, justify="right")
     for p in result["periods"]:
         table.add_row(
-            p["start"],
+            p["start"] + ("*" if p["partial"] else ""),
             str(p["new_customers"]),
             _pct(p["activation_rate"]),
             _pct(p["week1_retention"]),
             _pct(p["week4_retention"]),
+            _pct(p["retention_next_period"]) + ("*" if p["retention_next_period_partial"] else ""),
             str(p["active_people"]),
             _yuan(p["gmv_fen"]),
             str(p["paying_customers"]),
@@ -238,6 +264,11 @@ def aarrr(
             "—" if p["k_factor"] is None else f"{p['k_factor']:.3f}",
         )
     out.print(table)
+    for key, text in result["definitions"].items():
+        out.print(f"[dim]{key}: {text}[/]")
+    out.print("[dim]* = period not over yet (partial)[/]")
+    for warning in result.get("warnings") or []:
+        out.print(f"[yellow]warning:[/] {warning}")
 
 
 @report_app.command("channels")

@@ -1,8 +1,9 @@
 """Reports over the warehouse: retention, funnel, AARRR, channels and ROI, the magic number.
 
 Query parameters are those of the matching ``userops report`` command (snake_case), e.g.
-``GET /api/v1/analytics/retention?period=week&intervals=13&start_event=signup``;
-``GET /api/v1/analytics/funnel?step=product_view&step=order&window=7d``.
+``GET /api/v1/analytics/retention?period=week&intervals=13&start_event=signup&min_occurrences=2``;
+``GET /api/v1/analytics/funnel?step=product_view&step=order&window=7d&entry=any``. Results flag
+periods that are not over (``partial``) and say what each figure measures (docs/analytics.md).
 """
 
 from __future__ import annotations
@@ -28,9 +29,7 @@ def _params(request: Request, *, lists: tuple[str, ...] = ()) -> dict[str, Any]:
 
 
 @router.get("/retention")
-def retention(
-    request: Request, hub: HubDep, session: SessionDep, _key: ReadKey
-) -> dict[str, Any]:
+def retention(request: Request, hub: HubDep, session: SessionDep, _key: ReadKey) -> dict[str, Any]:
     query = analytics.parse(analytics.RetentionQuery, _params(request))
     return analytics.retention(
         hub.warehouse,

@@ -45,6 +45,17 @@
     };
   }
 
+  /* A day that is not over (partial) is drawn hatched (bars) or dashed (line), never like a
+     full day, with a shaded, labelled area. */
+  var HATCH = { symbol: "rect", symbolSize: 1, dashArrayX: [1, 0], dashArrayY: [2, 3], rotation: -Math.PI / 4, color: "rgba(255, 255, 255, 0.7)" };
+
+  function partialArea(days, flags, label) {
+    var first = flags.indexOf(true);
+    if (first < 0) { return undefined; }
+    return { silent: true, itemStyle: { color: "rgba(107, 114, 128, 0.10)" }, label: { show: true, position: "insideTop", formatter: label },
+      data: [[{ xAxis: days[first] }, { xAxis: days[flags.lastIndexOf(true)] }]] };
+  }
+
   function draw(id, option, locale) {
     var el = document.getElementById(id);
     if (!el || !window.echarts) {
@@ -65,13 +76,17 @@
     var accent = cssVar("--accent", "#4f46e5");
     var accent2 = cssVar("--accent-2", "#0ea5e9");
 
+    var flags = data.partial || data.days.map(function () { return false; });
     var signups = base(data.days);
     signups.series = [{
       name: labels.new_customers,
       type: "bar",
-      data: data.new_customers,
+      data: data.new_customers.map(function (n, i) {
+        return flags[i] ? { value: n, itemStyle: { opacity: 0.55, decal: HATCH, borderType: "dashed", borderColor: "#374151", borderWidth: 1 } } : n;
+      }),
       itemStyle: { color: accent, borderRadius: [3, 3, 0, 0] },
       barMaxWidth: 18,
+      markArea: partialArea(data.days, flags, labels.partial),
     }];
     draw("chart-new-customers", signups, labels.locale);
 
@@ -79,14 +94,26 @@
     gmv.yAxis.minInterval = 0;
     gmv.yAxis.axisLabel.formatter = function (value) { return "¥" + value.toLocaleString("en-US"); };
     gmv.tooltip.valueFormatter = function (value) { return yuan(Math.round(value * 100)); };
+    var values = data.gmv_fen.map(function (fen) { return fen / 100; });
+    var solid = values.map(function (v, i) { return flags[i] ? null : v; });
+    var dashed = values.map(function (v, i) { return flags[i] || (i + 1 < flags.length && flags[i + 1]) ? v : null; });
     gmv.series = [{
       name: labels.gmv,
       type: "line",
       showSymbol: false,
-      data: data.gmv_fen.map(function (fen) { return fen / 100; }),
+      data: solid,
       lineStyle: { color: accent2, width: 2 },
       itemStyle: { color: accent2 },
       areaStyle: { color: accent2, opacity: 0.12 },
+      markArea: partialArea(data.days, flags, labels.partial),
+    }, {
+      name: labels.gmv + " (" + labels.partial + ")",
+      type: "line",
+      showSymbol: true,
+      symbol: "emptyCircle",
+      data: dashed,
+      lineStyle: { color: accent2, width: 2, type: "dashed" },
+      itemStyle: { color: accent2 },
     }];
     draw("chart-gmv", gmv, labels.locale);
   }

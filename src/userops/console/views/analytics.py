@@ -141,13 +141,25 @@ def to_rows(report: str, result: dict[str, Any]) -> list[list[Any]]:
                 "size",
                 *[f"count_{k}" for k in range(width)],
                 *[f"rate_{k}" for k in range(width)],
+                *[f"partial_{k}" for k in range(width)],
             ]
         ]
         for g in groups:
             for c in g["cohorts"]:
                 pad = [""] * (width - len(c["counts"]))
+                partial = c.get("partial_cells") or [False] * len(c["counts"])
                 rows.append(
-                    [g["value"], c["start"], c["size"], *c["counts"], *pad, *c["rates"], *pad]
+                    [
+                        g["value"],
+                        c["start"],
+                        c["size"],
+                        *c["counts"],
+                        *pad,
+                        *c["rates"],
+                        *pad,
+                        *partial,
+                        *pad,
+                    ]
                 )
         return rows
     if report == "funnel":
@@ -160,6 +172,7 @@ def to_rows(report: str, result: dict[str, Any]) -> list[list[Any]]:
                 "conversion_from_previous",
                 "conversion_from_first",
                 "median_seconds_to_convert",
+                "average_seconds_to_convert",
                 "dropped",
             ]
         ]
@@ -173,6 +186,7 @@ def to_rows(report: str, result: dict[str, Any]) -> list[list[Any]]:
                         s["conversion_from_previous"],
                         s["conversion_from_first"],
                         s["median_seconds_to_convert"],
+                        s["average_seconds_to_convert"],
                         s["dropped"],
                     ]
                 )

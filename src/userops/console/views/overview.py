@@ -25,6 +25,7 @@ def overview_page(request: Request, console: RendererDep, days: int = 90) -> Res
         "days": [p.day.isoformat() for p in result.series],
         "new_customers": [p.new_customers for p in result.series],
         "gmv_fen": [p.gmv_fen for p in result.series],
+        "partial": [p.partial for p in result.series],
     }
     context = {"ov": result, "days": days, "periods": PERIODS, "chart": chart}
     return console.page(request, "overview/index.html", context, active="overview")

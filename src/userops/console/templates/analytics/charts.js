@@ -23,19 +23,52 @@
 
   function pct(v) { return v === null || v === undefined ? "—" : (v * 100).toFixed(1) + "%"; }
 
+  /* Partial periods (not over yet) are never drawn like full ones: hatched bars and cells with
+     a dashed border, dashed line segments, and a shaded markArea labelled "partial". */
+  var HATCH = { symbol: "rect", symbolSize: 1, dashArrayX: [1, 0], dashArrayY: [2, 3], rotation: -Math.PI / 4, color: "rgba(255, 255, 255, 0.7)" };
+
+  function partialItem(value, partial, color) {
+    if (!partial) { return value; }
+    return { value: value, itemStyle: { color: color, opacity: 0.55, decal: HATCH, borderType: "dashed", borderColor: "#374151", borderWidth: 1 } };
+  }
+
+  function splitLine(values, flags) {
+    /* [solid, dashed]: the dashed series starts at the last full point so the line joins up */
+    var solid = [], dashed = [];
+    values.forEach(function (v, i) {
+      solid.push(flags[i] ? null : v);
+      var joins = !flags[i] && i + 1 < flags.length && flags[i + 1];
+      dashed.push(flags[i] || joins ? v : null);
+    });
+    return [solid, dashed];
+  }
+
+  function partialArea(categories, flags, label) {
+    var first = flags.indexOf(true);
+    if (first < 0) { return undefined; }
+    var last = flags.lastIndexOf(true);
+    return { silent: true, itemStyle: { color: "rgba(107, 114, 128, 0.10)" }, label: { show: true, position: "insideTop", color: "#6b7280", formatter: label },
+      data: [[{ xAxis: categories[first] }, { xAxis: categories[last] }]] };
+  }
+
   function retention(r, labels) {
     var cohorts = r.cohorts;
     var width = cohorts.length;
     var data = [];
     cohorts.forEach(function (c, y) {
+      var flags = c.partial_cells || [];
       for (var k = 1; k < c.rates.length; k++) {
-        data.push([k - 1, y, Math.round(c.rates[k] * 1000) / 10]);
+        var value = [k - 1, y, Math.round(c.rates[k] * 1000) / 10];
+        data.push(flags[k] ? { value: value, partial: true, itemStyle: { decal: HATCH, borderType: "dashed", borderColor: "#374151", borderWidth: 1, opacity: 0.7 } } : value);
       }
     });
     var xs = [];
     for (var k = 1; k < width; k++) { xs.push("+" + k); }
     return {
-      tooltip: { position: "top", formatter: function (p) { return cohorts[p.value[1]].start + " " + xs[p.value[0]] + ": " + p.value[2] + "%"; } },
+      tooltip: { position: "top", formatter: function (p) {
+        var text = cohorts[p.value[1]].start + " " + xs[p.value[0]] + ": " + p.value[2] + "%";
+        return p.data && p.data.partial ? text + " (" + labels.partial + ")" : text;
+      } },
       grid: { left: 90, right: 20, top: 10, bottom: 60 },
       xAxis: { type: "category", data: xs, splitArea: { show: true } },
       yAxis: { type: "category", data: cohorts.map(function (c) { return c.start + " (" + c.size + ")"; }), inverse: true },
@@ -61,15 +94,27 @@
 
   function aarrr(r, labels) {
     var periods = r.periods;
+    var xs = periods.map(function (p) { return p.start; });
+    var flags = periods.map(function (p) { return !!p.partial; });
+    var gmv = splitLine(periods.map(function (p) { return p.gmv_fen / 100; }), flags);
+    var next = periods.map(function (p) { return p.retention_next_period === null ? null : Math.round(p.retention_next_period * 1000) / 10; });
+    var nextFlags = periods.map(function (p) { return !!p.retention_next_period_partial; });
+    var nextLines = splitLine(next, nextFlags);
+    var week1 = periods.map(function (p) { return p.week1_retention === null ? null : Math.round(p.week1_retention * 1000) / 10; });
     return {
       tooltip: { trigger: "axis" },
       legend: { top: 0 },
       grid: { left: 16, right: 24, top: 32, bottom: 8, containLabel: true },
-      xAxis: { type: "category", data: periods.map(function (p) { return p.start; }) },
-      yAxis: [{ type: "value", minInterval: 1 }, { type: "value" }],
+      xAxis: { type: "category", data: xs },
+      yAxis: [{ type: "value", minInterval: 1 }, { type: "value" }, { type: "value", max: 100, show: false }],
       series: [
-        { name: labels.new, type: "bar", data: periods.map(function (p) { return p.new_customers; }), itemStyle: { color: "#4f46e5" } },
-        { name: labels.gmv, type: "line", yAxisIndex: 1, data: periods.map(function (p) { return p.gmv_fen / 100; }), itemStyle: { color: "#0ea5e9" } },
+        { name: labels.new, type: "bar", data: periods.map(function (p, i) { return partialItem(p.new_customers, flags[i], "#4f46e5"); }), itemStyle: { color: "#4f46e5" },
+          markArea: partialArea(xs, flags, labels.partial) },
+        { name: labels.gmv, type: "line", yAxisIndex: 1, data: gmv[0], itemStyle: { color: "#0ea5e9" } },
+        { name: labels.gmv, type: "line", yAxisIndex: 1, data: gmv[1], itemStyle: { color: "#0ea5e9" }, lineStyle: { type: "dashed" }, symbol: "emptyCircle", tooltip: { show: false } },
+        { name: labels.week1, type: "line", yAxisIndex: 2, data: week1, itemStyle: { color: "#f59e0b" }, connectNulls: false },
+        { name: labels.next_period, type: "line", yAxisIndex: 2, data: nextLines[0], itemStyle: { color: "#10b981" } },
+        { name: labels.next_period, type: "line", yAxisIndex: 2, data: nextLines[1], itemStyle: { color: "#10b981" }, lineStyle: { type: "dashed" }, symbol: "emptyCircle", tooltip: { show: false } },
       ],
     };
   }
