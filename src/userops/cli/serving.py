@@ -33,9 +33,6 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
     """Serve until Ctrl-C or SIGTERM. The warehouse lock is taken here, before anything is
     printed: while another command holds the data dir, ``serve`` says which one it waits for
     and a signal stops the wait at once (the app's start-up then re-enters the held lock)."""
-    import uvicorn
-
-    from userops.server import create_app
     from userops.warehouse import owner
 
     url = console_url(host, port)
@@ -45,6 +42,10 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
         owner.hold(data_dir, holder=f"userops serve ({url})", on_wait=waiter),
     ):
         waiter.acquired()
+        import uvicorn  # after the wait: the app's imports take a while
+
+        from userops.server import create_app
+
         generated = prepare_admin(settings)
         app = create_app(settings, public_url=url)
         out.print(f"[bold green]userops console:[/] {url}/   API docs: {url}/docs")
