@@ -110,6 +110,13 @@ def read_counts(settings: Settings) -> dict[str, int]:
     return counts
 
 
+def ledger_name(settings: Settings) -> str:
+    """The ledger's URL without its password, to name it in a message."""
+    import sqlalchemy as sa
+
+    return sa.engine.make_url(settings.resolved_ledger_url).render_as_string(hide_password=True)
+
+
 def describe_counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{value:,} {name}" for name, value in counts.items())
 

@@ -13,6 +13,7 @@ from userops.cli.common import stop_while_waiting
 from userops.cli.output import StepProgress, err, out, print_json
 from userops.cli.serving import console_url, prepare_admin, run_server
 from userops.core.errors import Conflict, UseropsError
+from userops.warehouse import owner
 
 if TYPE_CHECKING:
     from userops.config import Settings
@@ -65,13 +66,15 @@ def make_room(settings: Settings, *, reset: bool, yes: bool) -> None:
 
     counts = dispatch.run(settings, "stats", {}, lambda *_: None, holder="userops demo")
     data_dir = settings.resolved_data_dir
-    if not any(counts.values()) and not (reset and holds_shop(data_dir)):
+    in_dir = holds_shop(data_dir)
+    if not any(counts.values()) and not (reset and in_dir):
         return
+    where = str(data_dir) if in_dir else f"the ledger {shop.ledger_name(settings)}"
     if not reset:
+        fresh = "a fresh --data-dir" if in_dir else "another ledger (USEROPS_LEDGER_URL)"
         raise Conflict(
-            f"{data_dir} already holds a shop ({shop.describe_counts(counts)}); "
-            "`userops demo --reset` replaces it (asks first; --yes does not), "
-            "or give a fresh --data-dir",
+            f"{where} already holds a shop ({shop.describe_counts(counts)}); "
+            f"`userops demo --reset` replaces it (asks first; --yes does not), or use {fresh}",
             field="data_dir",
         )
     if not yes:
@@ -80,12 +83,10 @@ def make_room(settings: Settings, *, reset: bool, yes: bool) -> None:
                 "--reset deletes the shop; add --yes to confirm when not at a terminal",
                 field="yes",
             )
-        question = f"Delete the shop in {data_dir} ({shop.describe_counts(counts)})?"
+        question = f"Delete the shop in {where} ({shop.describe_counts(counts)})?"
         if not typer.confirm(question, default=False, err=True):
             raise Conflict("nothing deleted", field="reset")
     shop.refuse_if_served(settings)
-    from userops.warehouse import owner
-
     with (
         stop_while_waiting() as waiter,
         owner.hold(data_dir, holder="userops demo --reset", on_wait=waiter),

@@ -50,6 +50,8 @@ def run(
     if name == "stats":
         from userops import shop
 
+        if not data_dir.exists():  # nobody holds a lock there; do not create the dir
+            return dict(shop.read_counts(settings))
         with stop_while_waiting() as waiter, owner.hold(data_dir, holder=holder, on_wait=waiter):
             waiter.acquired()
             return dict(shop.read_counts(settings))
