@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from userops.core.errors import NotFound
+
+SHOP_MARKERS = ("warehouse.duckdb", "ledger.sqlite3")
+"""Files whose presence says a data dir holds a shop (every opened shop has its warehouse; a
+SQLite ledger is there too unless the ledger lives in PostgreSQL)."""
 
 
 class Settings(BaseSettings):
@@ -79,3 +86,27 @@ class Settings(BaseSettings):
         path = self.resolved_data_dir
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+
+class NoShopFound(NotFound):
+    """Raised by commands that work on an existing shop when the data dir holds none."""
+
+
+def holds_shop(path: Path) -> bool:
+    return path.is_dir() and any((path / name).exists() for name in SHOP_MARKERS)
+
+
+def require_data_dir(settings: Settings) -> Path:
+    """The data dir of an existing shop. Never creates anything: a command run in the wrong
+    directory must say where it looked instead of starting an empty shop there (only ``demo``,
+    ``serve`` and ``init`` create one, through ``ensure_data_dir``)."""
+    path = settings.resolved_data_dir
+    if holds_shop(path):
+        return path
+    env = os.environ.get("USEROPS_DATA_DIR")
+    where = f"{path} (USEROPS_DATA_DIR={env})" if env else str(path)
+    raise NoShopFound(
+        f"no userops shop found in {where}; run `userops init` for an empty shop or "
+        "`userops demo` for a demo shop, or pass --data-dir",
+        field="data_dir",
+    )

@@ -2,6 +2,10 @@
 
 ``connect`` is for code that runs in its own process (the CLI without a server, notebooks,
 tests); the server opens one Hub at start and keeps it.
+
+The ledger, the warehouse and the customers domain are imported when a Hub is opened, not when
+this module is: the CLI imports ``connect`` on every command, and most commands never get here
+(``--help``, a command handed to the running server, ``stats``).
 """
 
 from __future__ import annotations
@@ -9,14 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
-
-from userops.config import Settings
-from userops.customers import service as customers
-from userops.ledger import engine_from, migrate, unit_of_work
-from userops.warehouse import Warehouse
 from userops.warehouse import owner as warehouse_owner
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from userops.config import Settings
+    from userops.warehouse import Warehouse
 
 
 @dataclass
@@ -28,6 +33,9 @@ class Hub:
     @classmethod
     def open(cls, settings: Settings) -> Hub:
         """Open both stores; the caller must hold the data dir's warehouse lock."""
+        from userops.ledger import engine_from, migrate
+        from userops.warehouse import Warehouse
+
         settings.ensure_data_dir()
         engine = engine_from(settings)
         migrate(engine)
@@ -39,15 +47,17 @@ class Hub:
         return cls(settings=settings, engine=engine, warehouse=warehouse)
 
     def stats(self) -> dict[str, int]:
-        with unit_of_work(self.engine) as session:
-            n_customers = customers.count(session)
-        return {
-            "customers": n_customers,
-            "orders": self.warehouse.count("orders"),
-            "order_items": self.warehouse.count("order_items"),
-            "events": self.warehouse.count("events"),
-            "spend": self.warehouse.count("channel_spend"),
-        }
+        """Counts of what is stored; the same SQL as ``userops stats`` without a hub."""
+        from userops import shop
+
+        with self.engine.connect() as connection:
+            counts = {"customers": shop.count_customers(connection)}
+        cursor = self.warehouse.cursor()
+        try:
+            counts.update(shop.count_facts(cursor))
+        finally:
+            cursor.close()
+        return counts
 
     def close(self) -> None:
         self.warehouse.close()
@@ -55,9 +65,15 @@ class Hub:
 
 
 @contextmanager
-def connect(settings: Settings, *, on_wait: Callable[[], None] | None = None) -> Iterator[Hub]:
-    """Open the data dir for this process, waiting while another process holds it."""
-    with warehouse_owner.hold(settings.ensure_data_dir(), on_wait=on_wait):
+def connect(
+    settings: Settings,
+    *,
+    holder: str = "userops",
+    on_wait: Callable[[warehouse_owner.Holder | None], None] | None = None,
+) -> Iterator[Hub]:
+    """Open the data dir for this process, waiting while another process holds it.
+    ``holder`` says who we are to a process that waits for us (see ``warehouse.owner.hold``)."""
+    with warehouse_owner.hold(settings.ensure_data_dir(), holder=holder, on_wait=on_wait):
         hub = Hub.open(settings)
         try:
             yield hub

@@ -36,6 +36,11 @@ def session_secret(settings: Settings) -> str:
     return path.read_text().strip()
 
 
+def _log_wait(holder: owner.Holder | None) -> None:
+    what = holder.describe() if holder else "another userops command"
+    log.warning("waiting for %s to finish with this data dir", what)
+
+
 def create_app(settings: Settings, *, public_url: str | None = None) -> FastAPI:
     """Build the app. At start it takes the data dir's warehouse (waiting for a CLI command that
     holds it) and, given ``public_url``, publishes itself so CLI commands go through it."""
@@ -46,7 +51,9 @@ def create_app(settings: Settings, *, public_url: str | None = None) -> FastAPI:
         with ExitStack() as stack:
             stack.enter_context(
                 owner.hold(
-                    data_dir, on_wait=lambda: log.warning("waiting for a userops command to finish")
+                    data_dir,
+                    holder=f"userops serve ({public_url or 'in-process app'})",
+                    on_wait=_log_wait,
                 )
             )
             hub = Hub.open(settings)

@@ -109,6 +109,7 @@ def test_cli_import_while_server_runs(tmp_path: Path) -> None:
 
 def test_server_waits_for_a_running_cli_command(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
+    cli("init", data_dir=data_dir)
     big = make_orders(tmp_path / "big.parquet", 400_000)
     importer = subprocess.Popen(
         [*USEROPS, "import", "orders", str(big), "--json", "--data-dir", str(data_dir)],
@@ -135,6 +136,7 @@ def test_server_waits_for_a_running_cli_command(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_kill_during_import_keeps_data_and_rerun_completes(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
+    cli("init", data_dir=data_dir)
     small = write(
         tmp_path / "first.csv",
         "order_id,customer_id,created_at,paid_at,status,amount_fen\n"

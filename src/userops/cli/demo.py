@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import typer
 
 from userops.cli import dispatch
+from userops.cli.common import stop_while_waiting
 from userops.cli.output import StepProgress, err, out, print_json
 from userops.cli.serving import console_url, prepare_admin, run_server
-from userops.config import Settings
-from userops.core.errors import UseropsError
+from userops.core.errors import Conflict, UseropsError
+from userops.warehouse import owner
+
+if TYPE_CHECKING:
+    from userops.config import Settings
 
 ORDER = ("customers", "orders", "order-items", "events", "spend")
 
@@ -50,6 +57,45 @@ EXAMPLE_SEGMENTS = (
 )
 
 
+def make_room(settings: Settings, *, reset: bool, yes: bool) -> None:
+    """Refuse to generate into a data dir (or ledger) that already holds a shop, unless
+    ``reset``: then, once confirmed, remove that shop completely first. A second generated
+    shop merged into the first would overwrite its profiles and mix two histories."""
+    from userops import shop
+    from userops.config import holds_shop
+
+    counts = dispatch.run(settings, "stats", {}, lambda *_: None, holder="userops demo")
+    data_dir = settings.resolved_data_dir
+    in_dir = holds_shop(data_dir)
+    if not any(counts.values()) and not (reset and in_dir):
+        return
+    where = str(data_dir) if in_dir else f"the ledger {shop.ledger_name(settings)}"
+    if not reset:
+        fresh = "a fresh --data-dir" if in_dir else "another ledger (USEROPS_LEDGER_URL)"
+        raise Conflict(
+            f"{where} already holds a shop ({shop.describe_counts(counts)}); "
+            f"`userops demo --reset` replaces it (asks first; --yes does not), or use {fresh}",
+            field="data_dir",
+        )
+    if not yes:
+        if not sys.stdin.isatty():
+            raise Conflict(
+                "--reset deletes the shop; add --yes to confirm when not at a terminal",
+                field="yes",
+            )
+        question = f"Delete the shop in {where} ({shop.describe_counts(counts)})?"
+        if not typer.confirm(question, default=False, err=True):
+            raise Conflict("nothing deleted", field="reset")
+    shop.refuse_if_served(settings)
+    with (
+        stop_while_waiting() as waiter,
+        owner.hold(data_dir, holder="userops demo --reset", on_wait=waiter),
+    ):
+        waiter.acquired()
+        removed = shop.reset(settings)
+    err.print(f"removed the old shop: {', '.join(removed)}")
+
+
 def run_demo(
     settings: Settings,
     *,
@@ -60,9 +106,12 @@ def run_demo(
     host: str,
     port: int,
     as_json: bool,
+    reset: bool = False,
+    yes: bool = False,
 ) -> None:
     from userops.demo.generate import generate_shop, write_shop
 
+    make_room(settings, reset=reset, yes=yes)
     started = time.perf_counter()
     with err.status(f"generating a shop of {customers:,} customers over {days} days…"):
         shop = generate_shop(customers=customers, days=days, seed=seed, timezone=settings.timezone)

@@ -1,19 +1,21 @@
-"""Run an operation here, or in the server that owns this data dir (see warehouse.owner)."""
+"""Run an operation here, or in the server that owns this data dir (see warehouse.owner).
+
+Heavy modules (httpx, the hub, the job modules) are imported inside the functions that need
+them: every command module imports this one, and ``userops --help`` must stay fast.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from userops.cli.output import err
-from userops.config import Settings
+from userops.cli.common import stop_while_waiting
 from userops.core.errors import UseropsError
-from userops.hub import connect
-from userops.ingest.service import Progress
-from userops.jobs import ops
 from userops.warehouse import owner
+
+if TYPE_CHECKING:
+    from userops.config import Settings
+    from userops.ingest.service import Progress
 
 
 class RemoteError(UseropsError):
@@ -22,25 +24,50 @@ class RemoteError(UseropsError):
         self.code = str(payload.get("code", "error"))
 
 
+def describe(name: str, params: dict[str, Any]) -> str:
+    """How this operation is named to a process that waits for it (no file names or ids)."""
+    words = ["userops", *name.split(".")]
+    if name == "import" and params.get("entity"):
+        words.append(str(params["entity"]))
+    return " ".join(words)
+
+
 def run(
-    settings: Settings, name: str, params: dict[str, Any], progress: Progress
+    settings: Settings,
+    name: str,
+    params: dict[str, Any],
+    progress: Progress,
+    *,
+    holder: str | None = None,
 ) -> dict[str, Any]:
-    data_dir = settings.ensure_data_dir()
+    """Run ``name`` in the data dir's server if one is running, else here under the lock.
+    ``stats`` is read without opening the hub (no Ibis, no migrations: a fast command)."""
+    data_dir = settings.resolved_data_dir
     server = owner.read_server(data_dir)
     if server is not None:
         return _remote(server, name, params, progress)
-    with connect(
-        settings,
-        on_wait=lambda: err.print(
-            "[yellow]another userops command is using this data dir; waiting…[/]"
-        ),
-    ) as hub:
+    holder = holder or describe(name, params)
+    if name == "stats":
+        from userops import shop
+
+        if not data_dir.exists():  # nobody holds a lock there; do not create the dir
+            return dict(shop.read_counts(settings))
+        with stop_while_waiting() as waiter, owner.hold(data_dir, holder=holder, on_wait=waiter):
+            waiter.acquired()
+            return dict(shop.read_counts(settings))
+    from userops.hub import connect
+    from userops.jobs import ops
+
+    with stop_while_waiting() as waiter, connect(settings, holder=holder, on_wait=waiter) as hub:
+        waiter.acquired()
         return ops.run(hub, name, params, progress)
 
 
 def _remote(
     server: owner.ServerInfo, name: str, params: dict[str, Any], progress: Progress
 ) -> dict[str, Any]:
+    import httpx
+
     client = httpx.Client(base_url=server.url, timeout=httpx.Timeout(10.0, read=None))
     headers = {"x-userops-token": server.token}
     with (

@@ -1,4 +1,9 @@
-"""``userops`` commands. Each takes ``--data-dir``; report-like commands take ``--json``."""
+"""``userops`` commands. Each takes ``--data-dir``; report-like commands take ``--json``.
+
+Start-up is part of the interface: ``userops --help`` must not import Ibis, SQLAlchemy, SciPy,
+DuckDB or FastAPI (tests/cli/test_startup.py). Command groups in their own module are listed in
+``SUB_APPS`` and imported only when used; command bodies import what they need.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +14,39 @@ from typing import Annotated, Any
 import typer
 
 from userops.cli import dispatch
-from userops.cli.common import DataDir, Json, fail, settings_for
+from userops.cli.common import DataDir, Json, fail, settings_for, stop_on_sigterm
+from userops.cli.lazy import LazyGroup
 from userops.cli.output import StepProgress, out, print_json
-from userops.cli.predict import predict_app
-from userops.cli.recommend import recommend_app
-from userops.cli.report import report_app
-from userops.cli.tags import segment_app, tags_app
 from userops.core.errors import UseropsError
+
+SUB_APPS = {
+    "report": (
+        "userops.cli.report:report_app",
+        "Measurement: retention, funnels, AARRR, channel ROI, the magic number.",
+    ),
+    "predict": (
+        "userops.cli.predict:predict_app",
+        "Customer lifetime value (CLV), P(alive) and churn risk.",
+    ),
+    "recommend": (
+        "userops.cli.recommend:recommend_app",
+        '"Guess you like" (猜你喜欢): ranked products per customer.',
+    ),
+    "tags": (
+        "userops.cli.tags:tags_app",
+        "The customer system (客户体系): computed and manual tags.",
+    ),
+    "segment": ("userops.cli.tags:segment_app", "Segments (分群): saved rules over customers."),
+}
+
+
+class UseropsGroup(LazyGroup):
+    sub_apps = SUB_APPS
+
 
 app = typer.Typer(
     name="userops",
+    cls=UseropsGroup,
     help="User operations (用户运营) for e-commerce shops: data in, customer system, actions, "
     "measurement.",
     no_args_is_help=True,
@@ -26,11 +54,6 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="API keys (stored hashed; a key is shown once).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
-app.add_typer(report_app, name="report")
-app.add_typer(predict_app, name="predict")
-app.add_typer(recommend_app, name="recommend")
-app.add_typer(tags_app, name="tags")
-app.add_typer(segment_app, name="segment")
 
 ENTITY_NAMES = ("customers", "orders", "order-items", "events", "spend", "cdnow")
 
@@ -50,7 +73,7 @@ def import_(
     as_json: Json = False,
 ) -> None:
     """Import a file; bad rows go to a rejects file with their line and reason."""
-    settings = settings_for(data_dir)
+    settings = settings_for(data_dir, as_json=as_json)
     try:
         if entity not in ENTITY_NAMES:
             raise UseropsError(
@@ -90,7 +113,7 @@ def import_(
 @app.command()
 def stats(data_dir: DataDir = None, as_json: Json = False) -> None:
     """Counts of what is stored."""
-    settings = settings_for(data_dir)
+    settings = settings_for(data_dir, as_json=as_json)
     try:
         result = dispatch.run(settings, "stats", {}, lambda *_: None)
     except UseropsError as exc:
@@ -103,6 +126,27 @@ def stats(data_dir: DataDir = None, as_json: Json = False) -> None:
             out.print(f"{name:12} {value:>12,}")
 
 
+@app.command()
+def init(data_dir: DataDir = None, as_json: Json = False) -> None:
+    """Create an empty shop in the data dir (other commands never create one)."""
+    from userops import shop
+    from userops.config import holds_shop
+
+    settings = settings_for(data_dir, as_json=as_json, create=True)
+    existed = holds_shop(settings.resolved_data_dir)
+    try:
+        path = shop.initialise(settings)
+    except UseropsError as exc:
+        fail(exc, as_json=as_json)
+        return
+    if as_json:
+        print_json({"data_dir": str(path), "created": not existed})
+    elif existed:
+        out.print(f"a shop is already here: {path} (nothing changed)")
+    else:
+        out.print(f"empty shop created in {path}")
+
+
 @keys_app.command("create")
 def keys_create(
     scope: Annotated[str, typer.Option("--scope", help="read | write | admin")],
@@ -111,22 +155,19 @@ def keys_create(
     as_json: Json = False,
 ) -> None:
     """Create an API key and print it once."""
-    from userops.auth import service as auth
-    from userops.ledger import engine_from, migrate, unit_of_work
-
-    settings = settings_for(data_dir)
-    engine = engine_from(settings)
-    migrate(engine)
+    # Through the running server if there is one: the key is stored in the ledger it reads.
+    settings = settings_for(data_dir, as_json=as_json)
     try:
-        with unit_of_work(engine) as session:
-            created = auth.create_key(session, scope=scope, name=name)
+        created = dispatch.run(
+            settings, "keys.create", {"scope": scope, "name": name}, lambda *_: None
+        )
     except UseropsError as exc:
         fail(exc, as_json=as_json)
         return
     if as_json:
-        print_json({"key": created.key, "scope": created.scope})
+        print_json({"key": created["key"], "scope": created["scope"]})
     else:
-        out.print(f"{created.key}\n[dim]scope {created.scope}; shown once, stored hashed[/]")
+        out.print(f"{created['key']}\n[dim]scope {created['scope']}; shown once, stored hashed[/]")
 
 
 @keys_app.command("list")
@@ -135,7 +176,7 @@ def keys_list(data_dir: DataDir = None, as_json: Json = False) -> None:
     from userops.auth import service as auth
     from userops.ledger import engine_from, migrate, unit_of_work
 
-    engine = engine_from(settings_for(data_dir))
+    engine = engine_from(settings_for(data_dir, as_json=as_json))
     migrate(engine)
     with unit_of_work(engine) as session:
         keys = auth.list_keys(session)
@@ -172,10 +213,13 @@ def serve(
     port: Annotated[int, typer.Option(help="Port")] = 8000,
     data_dir: DataDir = None,
 ) -> None:
-    """Run the HTTP API and the web console."""
+    """Run the HTTP API and the web console (creates the data dir if needed)."""
     from userops.cli.serving import run_server
 
-    run_server(settings_for(data_dir), host=host, port=port)
+    try:
+        run_server(settings_for(data_dir, create=True), host=host, port=port)
+    except UseropsError as exc:
+        fail(exc, as_json=False)
 
 
 @app.command()
@@ -184,15 +228,22 @@ def demo(
     days: Annotated[int, typer.Option(help="Days of history, ending yesterday")] = 365,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same shop")] = 7,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop before serving")] = False,
+    reset: Annotated[
+        bool,
+        typer.Option(
+            "--reset", help="Delete the shop already in the data dir first (asks to confirm)"
+        ),
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask before --reset deletes")] = False,
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
     data_dir: DataDir = None,
     as_json: Json = False,
 ) -> None:
-    """Generate a believable demo shop, import it, and open the console."""
+    """Generate a believable demo shop, import it, and open the console (see --reset)."""
     from userops.cli.demo import run_demo
 
-    settings = settings_for(data_dir)
+    settings = settings_for(data_dir, as_json=as_json, create=True)
     try:
         run_demo(
             settings,
@@ -203,6 +254,8 @@ def demo(
             host=host,
             port=port,
             as_json=as_json,
+            reset=reset,
+            yes=yes,
         )
     except UseropsError as exc:
         fail(exc, as_json=as_json)
@@ -221,8 +274,9 @@ def admin_password(
     from userops.auth import service as auth
     from userops.ledger import engine_from, migrate, unit_of_work
 
+    settings = settings_for(data_dir)
     password = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
-    engine = engine_from(settings_for(data_dir))
+    engine = engine_from(settings)
     migrate(engine)
     try:
         with unit_of_work(engine) as session:
@@ -233,4 +287,5 @@ def admin_password(
 
 
 def main() -> None:
+    stop_on_sigterm()
     app()

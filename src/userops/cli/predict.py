@@ -28,7 +28,7 @@ TimeUnit = Annotated[
 def _run(
     data_dir: Path | None, op: str, params: dict[str, Any], as_json: bool, progress: bool = False
 ) -> dict[str, Any]:
-    settings = settings_for(data_dir)
+    settings = settings_for(data_dir, as_json=as_json)
     try:
         with StepProgress(enabled=progress and not as_json) as bar:
             return dispatch.run(settings, op, params, bar)

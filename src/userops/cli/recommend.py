@@ -20,7 +20,7 @@ recommend_app = typer.Typer(
 def _run(
     data_dir: Path | None, op: str, params: dict[str, Any], as_json: bool, progress: bool = False
 ) -> dict[str, Any]:
-    settings = settings_for(data_dir)
+    settings = settings_for(data_dir, as_json=as_json)
     try:
         with StepProgress(enabled=progress and not as_json) as bar:
             return dispatch.run(settings, op, params, bar)

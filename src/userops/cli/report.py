@@ -35,7 +35,7 @@ Breakdown = Annotated[
 
 
 def _run(data_dir: Path | None, op: str, params: dict[str, Any], as_json: bool) -> dict[str, Any]:
-    settings = settings_for(data_dir)
+    settings = settings_for(data_dir, as_json=as_json)
     try:
         return dispatch.run(settings, op, params, lambda *_: None)
     except UseropsError as exc:

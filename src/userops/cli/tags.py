@@ -24,7 +24,7 @@ segment_app = typer.Typer(help="Segments (分群): saved rules over customers.",
 def _run(
     data_dir: Path | None, op: str, params: dict[str, Any], as_json: bool, progress: bool = False
 ) -> dict[str, Any]:
-    settings = settings_for(data_dir)
+    settings = settings_for(data_dir, as_json=as_json)
     try:
         with StepProgress(enabled=progress and not as_json) as bar:
             return dispatch.run(settings, op, params, bar)

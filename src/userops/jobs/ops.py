@@ -24,6 +24,7 @@ _MODULES = {
     "tags": "userops.jobs.tags",
     "segment": "userops.jobs.segments",
     "tracking": "userops.jobs.tracking",
+    "keys": "userops.jobs.keys",
 }
 
 

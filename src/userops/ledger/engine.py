@@ -6,8 +6,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -50,13 +48,37 @@ def engine_from(settings: Settings) -> Engine:
     return engine_for_url(settings.resolved_ledger_url)
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the ledger schema to the newest Alembic revision."""
+def _alembic_config():  # type: ignore[no-untyped-def]
+    # Alembic is imported here, not at the top: it costs more to import than most commands run.
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the ledger schema to the newest Alembic revision."""
+    from alembic import command
+
+    cfg = _alembic_config()
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
+
+
+def drop_all(engine: Engine) -> None:
+    """Remove every ledger table: the migrations' downgrades to base, then any table a model
+    declares that a downgrade left behind. Used by ``userops demo --reset``; works the same on
+    SQLite and PostgreSQL (tables are dropped, no file is deleted)."""
+    from alembic import command
+
+    cfg = _alembic_config()
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "base")
+        # env.py (run by the downgrade) imported every model, so the metadata is complete
+        LedgerBase.metadata.drop_all(connection, checkfirst=True)
 
 
 @contextmanager

@@ -5,7 +5,9 @@ the process that opens the warehouse holds an exclusive ``flock`` on ``warehouse
 server also writes ``server.json`` (its URL and a per-start token, readable only by the owner of
 the data dir); CLI commands that find it send their work to the server instead of opening the
 file. Without a server, a CLI command takes the lock itself and waits, never fails, while another
-command holds it. The decision is recorded in docs/decisions/0001-one-warehouse-owner.md.
+command holds it; the holder writes what it is (command, pid, since when) into the lock file so a
+waiter can say what it waits for. The decisions are recorded in
+docs/decisions/0001-one-warehouse-owner.md and docs/decisions/0012-cli-commands-find-their-shop.md.
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ import fcntl
 import json
 import os
 import secrets
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 LOCK_FILE = "warehouse.lock"
 SERVER_FILE = "server.json"
@@ -30,21 +35,88 @@ class ServerInfo:
     pid: int
 
 
+@dataclass(frozen=True)
+class Holder:
+    """Who holds the lock, as the holder wrote it into the lock file (no personal data)."""
+
+    command: str
+    pid: int
+    since: str
+
+    def describe(self) -> str:
+        return f"`{self.command}` (pid {self.pid}, since {self.since} UTC)"
+
+
+_held: dict[Path, int] = {}
+_held_guard = threading.Lock()
+
+
 @contextmanager
-def hold(data_dir: Path, *, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
-    """Hold the data dir's warehouse lock; calls ``on_wait`` once if another process has it."""
+def hold(
+    data_dir: Path,
+    *,
+    holder: str = "userops",
+    on_wait: Callable[[Holder | None], None] | None = None,
+) -> Iterator[None]:
+    """Hold the data dir's warehouse lock; calls ``on_wait`` once, with the current holder if it
+    is known, when another process has it, then waits.
+
+    The wait is a plain blocking ``flock``: a signal whose handler raises (Ctrl-C, or SIGTERM
+    where the CLI maps it to KeyboardInterrupt) ends it at once. The holder's description is
+    written into the lock file so that a waiter can say what it is waiting for. Re-entrant
+    within a process (``serve`` takes the lock before the app's start-up takes it again).
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
+    key = data_dir.resolve()
+    with _held_guard:
+        if _held.get(key):
+            _held[key] += 1
+            reentered = True
+        else:
+            reentered = False
+    if reentered:
+        try:
+            yield
+        finally:
+            with _held_guard:
+                _held[key] -= 1
+        return
     with open(data_dir / LOCK_FILE, "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             if on_wait is not None:
-                on_wait()
+                on_wait(read_holder(data_dir))
             fcntl.flock(handle, fcntl.LOCK_EX)
+        _write_holder(handle, holder)
+        with _held_guard:
+            _held[key] = 1
         try:
             yield
         finally:
+            with _held_guard:
+                _held.pop(key, None)
+            handle.seek(0)
+            handle.truncate()
+            handle.flush()
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _write_holder(handle: IO[str], command: str) -> None:
+    since = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    handle.seek(0)
+    handle.truncate()
+    handle.write(json.dumps({"command": command, "pid": os.getpid(), "since": since}))
+    handle.flush()
+
+
+def read_holder(data_dir: Path) -> Holder | None:
+    """The lock holder's description, or None when unknown (an older version, a half write)."""
+    try:
+        raw = json.loads((data_dir / LOCK_FILE).read_text())
+        return Holder(command=str(raw["command"]), pid=int(raw["pid"]), since=str(raw["since"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def is_locked(data_dir: Path) -> bool:
