@@ -65,6 +65,8 @@ def create_app(settings: Settings, *, public_url: str | None = None) -> FastAPI:
         summary="User operations (用户运营) for e-commerce shops",
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        docs_url=None,  # served from the package by api.routers.docs (no CDN)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.local_token = None
