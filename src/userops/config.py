@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from userops.core.files import make_private_dir
+
 
 class Settings(BaseSettings):
     """Everything userops needs to know about where it runs. Read from ``USEROPS_*``."""
@@ -16,7 +18,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="USEROPS_", env_nested_delimiter="__")
 
     data_dir: Path = Field(default=Path("./userops-data"))
-    """Holds the SQLite ledger, the DuckDB warehouse, rejects files and the server lock."""
+    """Holds the SQLite ledger, the DuckDB warehouse, rejects files and the server lock.
+    Created 0700, with every file in it 0600 (``userops.core.files``)."""
 
     ledger_url: str | None = None
     """SQLAlchemy URL of the ledger; default ``sqlite:///<data_dir>/ledger.sqlite3``.
@@ -102,6 +105,5 @@ class Settings(BaseSettings):
         return self.resolved_data_dir / "rejects"
 
     def ensure_data_dir(self) -> Path:
-        path = self.resolved_data_dir
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        """The data dir, created 0700 (tightened to it if looser): it holds personal data."""
+        return make_private_dir(self.resolved_data_dir)

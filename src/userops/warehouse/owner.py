@@ -30,11 +30,16 @@ class ServerInfo:
     pid: int
 
 
+def _owner_only(path: str, flags: int) -> int:
+    """``open(..., opener=)`` that creates the file 0600 (the data dir is owner-only)."""
+    return os.open(path, flags, 0o600)
+
+
 @contextmanager
 def hold(data_dir: Path, *, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
     """Hold the data dir's warehouse lock; calls ``on_wait`` once if another process has it."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    with open(data_dir / LOCK_FILE, "a+") as handle:
+    with open(data_dir / LOCK_FILE, "a+", opener=_owner_only) as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
