@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from userops.core.errors import NotFound
+from userops.core.files import make_private_dir
 
 SHOP_MARKERS = ("warehouse.duckdb", "ledger.sqlite3")
 """Files whose presence says a data dir holds a shop (every opened shop has its warehouse; a
@@ -22,7 +24,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="USEROPS_", env_nested_delimiter="__")
 
     data_dir: Path = Field(default=Path("./userops-data"))
-    """Holds the SQLite ledger, the DuckDB warehouse, rejects files and the server lock."""
+    """Holds the SQLite ledger, the DuckDB warehouse, rejects files and the server lock.
+    Created 0700, with every file in it 0600 (``userops.core.files``)."""
 
     ledger_url: str | None = None
     """SQLAlchemy URL of the ledger; default ``sqlite:///<data_dir>/ledger.sqlite3``.
@@ -43,6 +46,31 @@ class Settings(BaseSettings):
 
     admin_password: str | None = None
     """Password of the first admin, created at first start; printed once when not given."""
+
+    login_max_failures: int = Field(default=5, ge=1)
+    """Failed console sign-ins in a row, per account and per client address, before that account
+    or address is locked out (HTTP 429, even with the right password)."""
+
+    login_lockout_seconds: int = Field(default=60, ge=1)
+    """The first lockout. Each further failure after it doubles the lockout (exponential backoff),
+    up to ``login_lockout_max_seconds``."""
+
+    login_lockout_max_seconds: int = Field(default=3600, ge=1)
+    """The longest lockout; failures are also forgotten after this long without a new one."""
+
+    console_session_hours: int = Field(default=7 * 24, ge=1)
+    """How long a console sign-in lasts. Sessions are records in the ledger: signing out or
+    changing the password ends them, whatever copies of the cookie exist."""
+
+    cookie_secure: Literal["auto", "always", "never"] = "auto"
+    """The ``Secure`` flag on the console cookie. ``auto``: when the request came over HTTPS,
+    directly or through a trusted proxy that sent ``X-Forwarded-Proto: https``; ``always``: on
+    every response (the server is only reachable over HTTPS); ``never``: plain HTTP only."""
+
+    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+    """Peer addresses whose ``X-Forwarded-Proto`` and ``X-Forwarded-For`` headers are believed
+    (a reverse proxy on the same machine by default). Set as JSON:
+    ``USEROPS_TRUSTED_PROXIES='["10.0.0.5"]'``. Headers from any other peer are ignored."""
 
     @field_validator("timezone")
     @classmethod
@@ -83,9 +111,8 @@ class Settings(BaseSettings):
         return self.resolved_data_dir / "rejects"
 
     def ensure_data_dir(self) -> Path:
-        path = self.resolved_data_dir
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        """The data dir, created 0700 (tightened to it if looser): it holds personal data."""
+        return make_private_dir(self.resolved_data_dir)
 
 
 class NoShopFound(NotFound):

@@ -11,10 +11,11 @@ this module is: the CLI imports ``connect`` on every command, and most commands 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from userops.core.files import private_umask, tighten
 from userops.warehouse import owner as warehouse_owner
 
 if TYPE_CHECKING:
@@ -29,22 +30,33 @@ class Hub:
     settings: Settings
     engine: Engine
     warehouse: Warehouse
+    _held: ExitStack = field(default_factory=ExitStack, repr=False)
 
     @classmethod
     def open(cls, settings: Settings) -> Hub:
-        """Open both stores; the caller must hold the data dir's warehouse lock."""
+        """Open both stores; the caller must hold the data dir's warehouse lock.
+
+        While the hub is open the process umask is 077 (``core.files.private_umask``): DuckDB
+        creates its WAL and spill files whenever it writes, and only the umask makes them
+        owner-only. A data dir left with looser modes is tightened here (and logged)."""
         from userops.ledger import engine_from, migrate
         from userops.warehouse import Warehouse
 
-        settings.ensure_data_dir()
-        engine = engine_from(settings)
-        migrate(engine)
-        warehouse = Warehouse(
-            settings.warehouse_path,
-            timezone=settings.timezone,
-            memory_limit=settings.warehouse_memory_limit,
-        )
-        return cls(settings=settings, engine=engine, warehouse=warehouse)
+        held = ExitStack()
+        held.enter_context(private_umask())
+        try:
+            tighten(settings.ensure_data_dir())
+            engine = engine_from(settings)
+            migrate(engine)
+            warehouse = Warehouse(
+                settings.warehouse_path,
+                timezone=settings.timezone,
+                memory_limit=settings.warehouse_memory_limit,
+            )
+        except BaseException:
+            held.close()
+            raise
+        return cls(settings=settings, engine=engine, warehouse=warehouse, _held=held)
 
     def stats(self) -> dict[str, int]:
         """Counts of what is stored; the same SQL as ``userops stats`` without a hub."""
@@ -62,6 +74,7 @@ class Hub:
     def close(self) -> None:
         self.warehouse.close()
         self.engine.dispose()
+        self._held.close()
 
 
 @contextmanager

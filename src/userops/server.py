@@ -14,6 +14,7 @@ from userops import __version__
 from userops.api import app as api
 from userops.config import Settings
 from userops.console import app as console
+from userops.core.files import write_private_text
 from userops.hub import Hub
 from userops.jobs import tracking
 from userops.warehouse import owner
@@ -31,8 +32,7 @@ def session_secret(settings: Settings) -> str:
         return settings.secret_key
     path = settings.ensure_data_dir() / "secret_key"
     if not path.exists():
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(48))
+        write_private_text(path, secrets.token_urlsafe(48))
     return path.read_text().strip()
 
 
@@ -72,6 +72,8 @@ def create_app(settings: Settings, *, public_url: str | None = None) -> FastAPI:
         summary="User operations (用户运营) for e-commerce shops",
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        docs_url=None,  # served from the package by api.routers.docs (no CDN)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.local_token = None

@@ -6,13 +6,14 @@ from fastapi import FastAPI
 
 from userops.api import errors
 from userops.api.routers import analytics as analytics_routes
-from userops.api.routers import customers, health, internal, predict, recommend, tracking
+from userops.api.routers import customers, docs, health, internal, predict, recommend, tracking
 from userops.api.routers import tags as tag_routes
 
 
 def install(app: FastAPI) -> None:
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(docs.router)
     app.include_router(customers.router)
     app.include_router(tag_routes.router)
     app.include_router(internal.router)

@@ -1,22 +1,28 @@
-"""API keys (stored as SHA-256 hashes) and console admins (argon2id password hashes)."""
+"""API keys (stored as SHA-256 hashes), console admins (argon2id password hashes), their
+sessions (server-side records, docs/decisions/0011) and sign-in throttling."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import math
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
-from userops.auth.models import AdminUser, ApiKey
-from userops.auth.schemas import SCOPES, CreatedKey, KeyRead
+from userops.auth.models import AdminUser, ApiKey, ConsoleSession, LoginThrottle
+from userops.auth.rules import ACCOUNT, ADDRESS, account_key, lockout_seconds
+from userops.auth.schemas import SCOPES, CreatedKey, KeyRead, LoginPolicy, SignIn
+from userops.core.clock import utcnow
 from userops.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 
 _hasher = PasswordHasher()
+log = logging.getLogger("userops.auth")
 
 
 def _digest(key: str) -> str:
@@ -92,32 +98,215 @@ def create_admin(session: Session, *, username: str, password: str) -> None:
     session.flush()
 
 
-def set_password(session: Session, *, username: str, password: str) -> None:
-    if len(password) < 8:
-        raise InvalidInput("the password needs at least 8 characters", field="password")
+def set_password(
+    session: Session, *, username: str, password: str, now: datetime | None = None
+) -> None:
+    """A new password (``userops admin password``): every session of the admin ends and the
+    account's failure count is cleared, so a locked-out admin can get back in."""
+    _check_new_password(password, field="password")
     user = session.execute(
         sa.select(AdminUser).where(AdminUser.username == username)
     ).scalar_one_or_none()
     if user is None:
         raise NotFound(f"no admin {username!r}", field="username")
+    now = now or utcnow()
     user.password_hash = _hasher.hash(password)
+    _end_sessions_of(session, user.id, now)
+    _forget(session, [(ACCOUNT, account_key(username))])
     session.flush()
+    log.info("password of console account %r set; its sessions ended", user.username)
 
 
-def check_login(session: Session, *, username: str, password: str) -> bool:
-    user = session.execute(
-        sa.select(AdminUser).where(AdminUser.username == username)
-    ).scalar_one_or_none()
+def _check_new_password(password: str, *, field: str) -> None:
+    if len(password) < 8:
+        raise InvalidInput("the password needs at least 8 characters", field=field)
+
+
+def _verify(user: AdminUser | None, password: str) -> bool:
+    """argon2 verification that costs the same whether or not the user exists."""
     if user is None:
-        _hasher.hash(password)  # same cost whether or not the user exists
+        _hasher.hash(password)
         return False
     try:
-        _hasher.verify(user.password_hash, password)
+        return _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
-    user.last_login_at = datetime.now(UTC)
+
+
+def _admin(session: Session, username: str) -> AdminUser | None:
+    return session.execute(
+        sa.select(AdminUser).where(AdminUser.username == username)
+    ).scalar_one_or_none()
+
+
+def sign_in(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    address: str,
+    now: datetime,
+    policy: LoginPolicy,
+) -> SignIn:
+    """Check a console sign-in, throttled per account and per client ``address`` (an opaque
+    key the caller derives; it is stored as given). While either is locked the attempt is
+    refused without looking at the password, so a correct guess during a lockout is no use."""
+    username = username.strip()
+    keys = [(ACCOUNT, account_key(username)), (ADDRESS, address)]
+    if locked := _locked_for(session, keys, now):
+        return SignIn(outcome="locked", retry_after=locked)
+    user = _admin(session, username)
+    if user is None or not _verify(user, password):
+        return SignIn(outcome="wrong_password", retry_after=_fail(session, keys, now, policy))
+    _forget(session, keys)
+    user.last_login_at = now
+    token = _open_session(session, user, now, policy)
+    log.info("console sign-in for account %r", user.username)
+    return SignIn(outcome="signed_in", token=token)
+
+
+def change_password(
+    session: Session,
+    *,
+    token: str,
+    current: str,
+    new: str,
+    address: str,
+    now: datetime,
+    policy: LoginPolicy,
+) -> SignIn:
+    """The signed-in admin's new password. The current one is checked (and throttled like a
+    sign-in, so a stolen cookie cannot be used to guess it); on success every session of the
+    admin ends, this one included, and the returned token is the caller's new session."""
+    user = _session_admin(session, token, now)
+    if user is None:
+        raise Unauthorized("the session has ended; sign in again", field="session")
+    _check_new_password(new, field="new_password")
+    keys = [(ACCOUNT, account_key(user.username)), (ADDRESS, address)]
+    if locked := _locked_for(session, keys, now):
+        return SignIn(outcome="locked", retry_after=locked)
+    if not _verify(user, current):
+        return SignIn(outcome="wrong_password", retry_after=_fail(session, keys, now, policy))
+    _forget(session, keys)
+    user.password_hash = _hasher.hash(new)
+    _end_sessions_of(session, user.id, now)
+    fresh = _open_session(session, user, now, policy)
+    log.info("console account %r changed its password; its other sessions ended", user.username)
+    return SignIn(outcome="signed_in", token=fresh)
+
+
+def session_user(session: Session, *, token: str, now: datetime) -> str | None:
+    """The admin a console session token belongs to, while the session lasts; else None."""
+    user = _session_admin(session, token, now)
+    return user.username if user is not None else None
+
+
+def end_session(session: Session, *, token: str, now: datetime) -> None:
+    """Sign out: the session ends on the server, so copies of the cookie stop working too."""
+    session.execute(
+        sa.update(ConsoleSession)
+        .where(ConsoleSession.token_hash == _digest(token), ConsoleSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
     session.flush()
-    return True
+
+
+def _session_admin(session: Session, token: str, now: datetime) -> AdminUser | None:
+    if not token:
+        return None
+    return session.execute(
+        sa.select(AdminUser)
+        .join(ConsoleSession, ConsoleSession.admin_id == AdminUser.id)
+        .where(
+            ConsoleSession.token_hash == _digest(token),
+            ConsoleSession.ended_at.is_(None),
+            ConsoleSession.expires_at > now,
+        )
+    ).scalar_one_or_none()
+
+
+def _open_session(session: Session, user: AdminUser, now: datetime, policy: LoginPolicy) -> str:
+    token = secrets.token_urlsafe(32)
+    session.add(
+        ConsoleSession(
+            token_hash=_digest(token),
+            admin_id=user.id,
+            created_at=now,
+            expires_at=now + timedelta(hours=policy.session_hours),
+        )
+    )
+    session.flush()
+    return token
+
+
+def _end_sessions_of(session: Session, admin_id: int, now: datetime) -> None:
+    session.execute(
+        sa.update(ConsoleSession)
+        .where(ConsoleSession.admin_id == admin_id, ConsoleSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+
+
+def _throttles(session: Session, keys: list[tuple[str, str]]) -> list[LoginThrottle]:
+    wanted = sa.tuple_(LoginThrottle.kind, LoginThrottle.key).in_(keys)
+    return list(session.execute(sa.select(LoginThrottle).where(wanted)).scalars())
+
+
+def _locked_for(session: Session, keys: list[tuple[str, str]], now: datetime) -> int:
+    """Seconds until every one of ``keys`` accepts attempts again (0: none is locked)."""
+    waits = [
+        math.ceil((row.locked_until - now).total_seconds())
+        for row in _throttles(session, keys)
+        if row.locked_until is not None and row.locked_until > now
+    ]
+    return max(waits, default=0)
+
+
+def _fail(session: Session, keys: list[tuple[str, str]], now: datetime, policy: LoginPolicy) -> int:
+    """Count a failure for each key; returns how long this failure locks them (0: not yet)."""
+    forget_before = now - timedelta(seconds=policy.lockout_max_seconds)
+    session.execute(  # runs that went quiet are forgotten, so the table stays small
+        sa.delete(LoginThrottle).where(
+            LoginThrottle.last_failure_at < forget_before,
+            sa.or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < now),
+        )
+    )
+    rows = {(row.kind, row.key): row for row in _throttles(session, keys)}
+    locked = 0
+    for kind, key in keys:
+        row = rows.get((kind, key))
+        if row is None:
+            row = LoginThrottle(kind=kind, key=key, failures=0, last_failure_at=now)
+            session.add(row)
+        row.failures += 1
+        row.last_failure_at = now
+        seconds = lockout_seconds(
+            row.failures,
+            max_failures=policy.max_failures,
+            base=policy.lockout_seconds,
+            cap=policy.lockout_max_seconds,
+        )
+        row.locked_until = now + timedelta(seconds=seconds) if seconds else None
+        _log_failure(kind, key, row.failures, seconds)
+        locked = max(locked, seconds)
+    session.flush()
+    return locked
+
+
+def _log_failure(kind: str, key: str, failures: int, locked: int) -> None:
+    """Never the password; an account by its name, an address only by the start of its key."""
+    who = f"account {key!r}" if kind == ACCOUNT else f"client {key[:12]}"
+    if locked:
+        log.warning(
+            "console sign-in: %s locked for %d s after %d failures in a row", who, locked, failures
+        )
+    else:
+        log.warning("console sign-in failed for %s (%d in a row)", who, failures)
+
+
+def _forget(session: Session, keys: list[tuple[str, str]]) -> None:
+    wanted = sa.tuple_(LoginThrottle.kind, LoginThrottle.key).in_(keys)
+    session.execute(sa.delete(LoginThrottle).where(wanted))
 
 
 def ensure_first_admin(session: Session, *, password: str | None) -> str | None:

@@ -94,7 +94,7 @@ class Renderer:
         full = {
             "lang": lang,
             "languages": i18n.LANGUAGES,
-            "user": request.session.get("user"),
+            "user": security.signed_in_user(request),
             "csrf_token": security.csrf_token(request),
             "nav": NAV,
             "active": active,

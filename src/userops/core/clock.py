@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
+FROZEN_ENV = "USEROPS_NOW"
+
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, in UTC. ``USEROPS_NOW`` (ISO 8601; naive means UTC) freezes the clock, so tests and
+    reproducible runs see a fixed instant without patching anything."""
+    frozen = os.environ.get(FROZEN_ENV)
+    if not frozen:
+        return datetime.now(UTC)
+    value = datetime.fromisoformat(frozen)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def local_midnight_utc(day: date, tz: ZoneInfo) -> datetime:

@@ -6,10 +6,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from userops.config import Settings
+from userops.core.files import create_private_file
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -37,10 +38,19 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 def engine_for_url(url: str) -> Engine:
     if url.startswith("sqlite"):
+        _create_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _create_sqlite_file(url: str) -> None:
+    """Create the ledger file 0600 before SQLite does (it would use 0644): an empty file is a
+    valid empty database, and SQLite gives its -wal and -shm files the database file's mode."""
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        create_private_file(Path(database))
 
 
 def engine_from(settings: Settings) -> Engine:

@@ -51,6 +51,11 @@ _held: dict[Path, int] = {}
 _held_guard = threading.Lock()
 
 
+def _owner_only(path: str, flags: int) -> int:
+    """``open(..., opener=)`` that creates the file 0600 (the data dir is owner-only)."""
+    return os.open(path, flags, 0o600)
+
+
 @contextmanager
 def hold(
     data_dir: Path,
@@ -81,7 +86,7 @@ def hold(
             with _held_guard:
                 _held[key] -= 1
         return
-    with open(data_dir / LOCK_FILE, "a+") as handle:
+    with open(data_dir / LOCK_FILE, "a+", opener=_owner_only) as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
