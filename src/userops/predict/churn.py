@@ -9,7 +9,10 @@ gap between purchases is at risk, whatever the model says.
   buyers (x = 0) the shop's gap: the median of t_x / x over the customers with x >= 1;
 - silence: T - t_x (from the last transaction to the calibration end);
 - silence >= ``churn_medium_silent_gaps`` x g (default 3): at least ``medium``;
-- silence >= ``churn_high_silent_gaps`` x g (default 6): ``high``.
+- silence >= ``churn_high_silent_gaps`` x g (default 6): ``high``;
+- silence >= ``churn_silent_days`` days (default: the customer system's ``silent_days``, 180,
+  the boundary of lifecycle ``churned``): at least ``medium``, so a customer the lifecycle calls
+  churned is never ``low``, even one whose usual gap is long.
 
 Why 3 and 6: for a customer still buying at their usual rate (exponential gaps of mean g) the
 chance of a silence of 3 g is e^-3 = 5%, of 6 g e^-6 = 0.25%.
@@ -53,19 +56,23 @@ def model_risk(p_alive: np.ndarray, settings: PredictSettings) -> np.ndarray:
     return np.where(p_alive < settings.churn_high_below, 2, medium)
 
 
-def recency_floor(gaps: np.ndarray, settings: PredictSettings) -> np.ndarray:
-    """The lowest level the recency rule allows: 0, 1 (>= medium gaps) or 2 (>= high gaps)."""
-    return np.where(
-        gaps >= settings.churn_high_silent_gaps,
-        2,
-        np.where(gaps >= settings.churn_medium_silent_gaps, 1, 0),
-    )
+def recency_floor(
+    gaps: np.ndarray, silent_days: np.ndarray, churned_after_days: float, settings: PredictSettings
+) -> np.ndarray:
+    """The lowest level the recency rule allows: 0, 1 (>= medium gaps, or silent at least
+    ``churned_after_days``) or 2 (>= high gaps)."""
+    medium = (gaps >= settings.churn_medium_silent_gaps) | (silent_days >= churned_after_days)
+    return np.where(gaps >= settings.churn_high_silent_gaps, 2, np.where(medium, 1, 0))
 
 
 def churn_levels(
-    p_alive: np.ndarray, gaps: np.ndarray, settings: PredictSettings
+    p_alive: np.ndarray,
+    gaps: np.ndarray,
+    silent_days: np.ndarray,
+    churned_after_days: float,
+    settings: PredictSettings,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(level names, whether the recency rule raised the level) per customer."""
     by_model = model_risk(p_alive, settings)
-    level = np.maximum(by_model, recency_floor(gaps, settings))
+    level = np.maximum(by_model, recency_floor(gaps, silent_days, churned_after_days, settings))
     return np.asarray(LEVELS, dtype=object)[level], level > by_model

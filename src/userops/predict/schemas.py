@@ -35,6 +35,9 @@ class PredictSettings(BaseModel):
     (docs/predict.md, "Churn risk")."""
     churn_high_silent_gaps: float = Field(default=6.0, gt=0.0, le=1000.0)
     """Silent for at least this many usual gaps: churn risk ``high``."""
+    churn_silent_days: int | None = Field(default=None, ge=1, le=36500)
+    """Silent for at least this many days: churn risk at least ``medium``. None (the default)
+    follows the customer system's ``silent_days`` (lifecycle ``churned``; 180 by default)."""
     time_unit: Literal["day", "week"] = "week"
     """Time unit of the fit when ``predict fit`` is not given one."""
     model: ModelChoice = "auto"

@@ -42,6 +42,7 @@ from userops.predict.schemas import (
     RiskByStage,
     TrackingPoint,
 )
+from userops.tags.rules import TagSettings
 from userops.warehouse import Warehouse
 from userops.warehouse.tables import TABLES
 
@@ -145,15 +146,16 @@ def _fit_models(summary: RFMSummary) -> tuple[selection.Fitted, GammaGammaFitter
     return fitted, gamma_gamma
 
 
-def churn_risk(
-    p_alive: np.ndarray, settings: PredictSettings, gaps: np.ndarray | None = None
-) -> np.ndarray:
-    """Churn risk from P(alive), floored by the recency rule when the silences (in usual gaps,
-    :func:`userops.predict.churn.silent_gaps`) are given."""
-    levels, _raised = churn.churn_levels(
-        p_alive, np.zeros(p_alive.shape) if gaps is None else gaps, settings
-    )
-    return levels
+def churn_risk(p_alive: np.ndarray, settings: PredictSettings) -> np.ndarray:
+    """Churn risk from the P(alive) thresholds alone (the recency rule is applied at scoring)."""
+    return np.asarray(churn.LEVELS, dtype=object)[churn.model_risk(p_alive, settings)]
+
+
+def churned_after_days(data_dir: Path, settings: PredictSettings) -> int:
+    """``churn_silent_days``, or the customer system's ``silent_days`` (lifecycle churned)."""
+    if settings.churn_silent_days is not None:
+        return settings.churn_silent_days
+    return TagSettings.load(data_dir).silent_days
 
 
 def _to_fen(major: np.ndarray) -> np.ndarray:
@@ -196,7 +198,8 @@ def fit(
     bgnbd = fitted.models.get("bgnbd")
     computed_at = (now or utcnow()).astimezone(UTC)
     version = f"{FITTERS[chosen].version}+{GG_VERSION}@{end.isoformat()}/{unit}"
-    scores, raised, gap = _score(summary, model, gamma_gamma, settings)
+    churned_days = churned_after_days(data_dir, settings)
+    scores, raised, gap = _score(summary, model, gamma_gamma, settings, churned_days)
     table = pa.table(
         {
             "customer_id": pa.array(labels[summary.customer], type=pa.string()),
@@ -241,6 +244,7 @@ def fit(
                 "churn_medium_below": settings.churn_medium_below,
                 "churn_medium_silent_gaps": settings.churn_medium_silent_gaps,
                 "churn_high_silent_gaps": settings.churn_high_silent_gaps,
+                "churn_silent_days": churned_days,
             },
             "data_window": window,
         },
@@ -300,7 +304,11 @@ def _holdout_figures(
 
 
 def _score(
-    s: RFMSummary, model: TransactionModel, gg: GammaGammaFitter, settings: PredictSettings
+    s: RFMSummary,
+    model: TransactionModel,
+    gg: GammaGammaFitter,
+    settings: PredictSettings,
+    churned_days: float,
 ) -> tuple[dict[str, np.ndarray], int, float]:
     """(the columns of ``customer_scores``, customers raised by the recency rule, shop gap)."""
     unit = UNIT_DAYS[s.time_unit]
@@ -326,7 +334,8 @@ def _score(
         margin=settings.margin,
     )
     gaps = churn.silent_gaps(s.frequency, s.recency, s.T)
-    levels, raised = churn.churn_levels(p_alive, gaps, settings)
+    silent_days = (s.T - s.recency) * unit
+    levels, raised = churn.churn_levels(p_alive, gaps, silent_days, churned_days, settings)
     columns = {
         **expected,
         "p_alive": p_alive,
