@@ -176,8 +176,8 @@ def test_model_choice_on_cdnow(cdnow_sample_summary: RFMSummary) -> None:
     assert ll["mbgnbd"] > ll["bgnbd"] > ll["pareto_nbd"]
     assert mae["pareto_nbd"] < mae["mbgnbd"] < mae["bgnbd"]
     assert mae["pareto_nbd"] == pytest.approx(0.7545, abs=1e-3)
-    chosen, reason = selection.choose(fitted, mae)
-    assert chosen == "pareto_nbd" and "holdout" in reason
+    chosen, reason, basis = selection.choose(fitted, mae)
+    assert chosen == "pareto_nbd" and basis == "holdout" and "0.7545" in reason
     # without a holdout check the likelihood decides; BG/NBD is never chosen automatically
     assert selection.choose(fitted, None)[0] == "mbgnbd"
     assert selection.choose(fitted, mae, "bgnbd")[0] == "bgnbd"  # unless named

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal, NamedTuple
 
 import numpy as np
 
@@ -30,6 +31,13 @@ FITTERS: dict[str, type] = {
     "bgnbd": BetaGeoFitter,
 }
 TITLES = {"pareto_nbd": "Pareto/NBD", "mbgnbd": "MBG/NBD", "bgnbd": "BG/NBD"}
+
+
+class Choice(NamedTuple):
+    model: str
+    reason: str
+    """The rule and the figures that decided, in words."""
+    basis: Literal["holdout", "loglik", "setting"]
 
 
 @dataclass
@@ -57,11 +65,11 @@ def fit_all(summary: RFMSummary) -> Fitted:
 
 def choose(
     fitted: Fitted, holdout_mae: Mapping[str, float] | None, setting: str = "auto"
-) -> tuple[str, str]:
-    """(chosen model key, the reason in words)."""
+) -> Choice:
+    """The model to use, and why."""
     if setting != "auto":
         if setting in fitted.models:
-            return setting, f"{TITLES[setting]}: named in the predict settings"
+            return Choice(setting, f"{TITLES[setting]}: named in the predict settings", "setting")
         raise FitFailed(
             f"the {TITLES[setting]} model named in the predict settings did not fit: "
             f"{fitted.errors.get(setting, 'unknown error')}",
@@ -75,10 +83,13 @@ def choose(
     if holdout_mae and all(np.isfinite(holdout_mae.get(k, np.nan)) for k in eligible):
         best = min(eligible, key=lambda k: (holdout_mae[k], -lls[k]))
         figures = ", ".join(f"{TITLES[k]} {holdout_mae[k]:.4f}" for k in eligible)
-        return best, f"{TITLES[best]}: lowest holdout error per customer ({figures})"
+        return Choice(
+            best, f"{TITLES[best]}: lowest holdout error per customer ({figures})", "holdout"
+        )
     best = max(eligible, key=lambda k: lls[k])
     figures = ", ".join(f"{TITLES[k]} {lls[k]:.1f}" for k in eligible)
-    return best, f"{TITLES[best]}: highest log-likelihood, no holdout check ({figures})"
+    reason = f"{TITLES[best]}: highest log-likelihood, no holdout check ({figures})"
+    return Choice(best, reason, "loglik")
 
 
 def candidates(

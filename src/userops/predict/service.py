@@ -192,7 +192,7 @@ def fit(
     first_day = _EPOCH + timedelta(days=int(summary.first_day.min()))
     diagnostics = _diagnostics(warehouse, timezone, first_day, end, unit, settings.model)
     mae, predicted = _holdout_figures(diagnostics)
-    chosen, reason = selection.choose(fitted, mae, settings.model)
+    chosen, reason, basis = selection.choose(fitted, mae, settings.model)
     progress("fit", 2, 2)
     model = fitted.models[chosen]
     bgnbd = fitted.models.get("bgnbd")
@@ -236,6 +236,7 @@ def fit(
         {
             "model": chosen,
             "selection": reason,
+            "basis": basis,
             "candidates": [c.model_dump(mode="json") for c in rows],
             "shop_gap": gap,
             "churn_raised_by_recency": raised,
@@ -458,7 +459,7 @@ def evaluate(
     }
     mae = {key: float(np.abs(p - actual).mean()) for key, p in predictions.items()}
     totals = {key: float(p.sum()) for key, p in predictions.items()}
-    chosen, reason = selection.choose(fitted, mae, model)
+    chosen, reason, _basis = selection.choose(fitted, mae, model)
     predicted = predictions[chosen]
     rows = []
     for label, mask in _frequency_bins(s.frequency):
@@ -565,6 +566,7 @@ def dashboard(warehouse: Warehouse, *, data_dir: Path, top: int = 20) -> Dashboa
             "data_window": bg.get("data_window", {}),
             "model": chosen.get("model", "bgnbd"),
             "selection": chosen.get("selection", ""),
+            "basis": chosen.get("basis", ""),
             "candidates": chosen.get("candidates", []),
             "shop_gap": chosen.get("shop_gap"),
             "churn_raised_by_recency": chosen.get("churn_raised_by_recency", 0),
