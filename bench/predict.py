@@ -1,9 +1,14 @@
 """CLV bench: BG/NBD + Gamma-Gamma fits by userops against ``lifetimes`` (the reference peer) on
 the same data in the same run: the CDNOW master file (23,570 customers) and synthetic customers
-sampled from the published CDNOW parameters (so the true values are known).
+sampled from the published CDNOW parameters (so the true values are known). With
+``--cdnow-sample``, the churn models too: Pareto/NBD and MBG/NBD by userops against lifetimes'
+``ParetoNBDFitter`` and ``ModifiedBetaGeoFitter`` on the CDNOW sample (2,357 customers, weeks 1-39
+calibration, 40-78 holdout, as Fader & Hardie) and the master file: parameters, log-likelihood,
+holdout error and fit time, beside the published values.
 
     python -m venv /tmp/bench-venv && /tmp/bench-venv/bin/pip install -e ".[bench]"
-    /tmp/bench-venv/bin/python bench/predict.py --cdnow CDNOW_master.txt --customers 1000000
+    /tmp/bench-venv/bin/python bench/predict.py --cdnow CDNOW_master.txt \
+        --cdnow-sample CDNOW_sample.txt --customers 1000000
 
 ``lifetimes`` is installed only in the bench environment (the ``bench`` extra). Each fit runs in
 its own process (peak memory is its own); times are wall-clock seconds of ``fit`` alone.
@@ -26,6 +31,11 @@ import numpy as np
 TRUE = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426, "p": 6.25, "q": 3.74, "gamma": 15.44}
 BG = ("r", "alpha", "a", "b")
 GG = ("p", "q", "gamma")
+CHURN = {"pareto_nbd": ("r", "alpha", "s", "beta"), "mbgnbd": ("r", "alpha", "a", "b")}
+PUBLISHED = {  # CDNOW sample: Fader & Hardie (2005) note; BTYDplus mbgnbd
+    "pareto_nbd": {"r": 0.55, "alpha": 10.58, "s": 0.61, "beta": 11.67, "ll": -9595.0},
+    "mbgnbd": {"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614, "ll": float("nan")},
+}
 
 
 def cdnow_summary(path: Path, workdir: Path) -> Path:
@@ -39,6 +49,35 @@ def cdnow_summary(path: Path, workdir: Path) -> Path:
     s = rfm_summary(customer, day, fen, calibration_end=date(1997, 9, 30), time_unit="week")
     out = workdir / "cdnow_master.npz"
     np.savez(out, frequency=s.frequency, recency=s.recency, T=s.T, monetary=s.monetary)
+    return out
+
+
+def cdnow_sample_summary(path: Path, workdir: Path) -> Path:
+    """CDNOW sample (id, id, date, cds, value) → summary with the 39-week holdout."""
+    from userops.predict.rfm import day_number, rfm_summary
+
+    rows = [line.split() for line in path.read_text().splitlines() if line.strip()]
+    customer = np.array([int(r[0]) for r in rows])
+    day = np.array([day_number(datetime.strptime(r[2], "%Y%m%d").date()) for r in rows])
+    fen = np.array([round(float(r[4]) * 100) for r in rows])
+    s = rfm_summary(
+        customer,
+        day,
+        fen,
+        calibration_end=date(1997, 9, 30),
+        time_unit="week",
+        holdout_end=date(1998, 6, 30),
+    )
+    out = workdir / "cdnow_sample.npz"
+    np.savez(
+        out,
+        frequency=s.frequency,
+        recency=s.recency,
+        T=s.T,
+        monetary=s.monetary,
+        holdout=s.holdout_frequency,
+        holdout_length=s.holdout_length,
+    )
     return out
 
 
@@ -89,6 +128,74 @@ def fit_lifetimes(data: Path) -> dict[str, float]:
     }
 
 
+def churn_userops(data: Path) -> dict[str, dict[str, float]]:
+    from userops.predict.mbgnbd import ModifiedBetaGeoFitter
+    from userops.predict.pareto_nbd import ParetoNBDFitter
+
+    d = np.load(data)
+    results = {}
+    for key, fitter in (("pareto_nbd", ParetoNBDFitter), ("mbgnbd", ModifiedBetaGeoFitter)):
+        started = time.perf_counter()
+        m = fitter().fit(d["frequency"], d["recency"], d["T"])
+        seconds = time.perf_counter() - started
+        out = {**m.params_, "ll": m.loglik_, "s_fit": seconds}
+        if "holdout" in d.files:
+            predicted = m.expected_purchases(float(d["holdout_length"]), *_frt(d))
+            out["holdout_mae"] = float(np.abs(predicted - d["holdout"]).mean())
+            out["holdout_sum"] = float(predicted.sum())
+        results[key] = out
+    return results
+
+
+def churn_lifetimes(data: Path) -> dict[str, dict[str, float]]:
+    import pandas as pd
+    from lifetimes import ModifiedBetaGeoFitter, ParetoNBDFitter
+
+    warnings.simplefilter("ignore")
+    d = np.load(data)
+    frame = pd.DataFrame({k: d[k] for k in ("frequency", "recency", "T")})
+    results = {}
+    for key, fitter in (("pareto_nbd", ParetoNBDFitter), ("mbgnbd", ModifiedBetaGeoFitter)):
+        started = time.perf_counter()
+        m = fitter().fit(frame["frequency"], frame["recency"], frame["T"])
+        seconds = time.perf_counter() - started
+        out = {k: float(m.params_[k]) for k in CHURN[key]}
+        out["s_fit"] = seconds  # its _negative_log_likelihood_ is scaled differently: not shown
+        if "holdout" in d.files:
+            predicted = m.conditional_expected_number_of_purchases_up_to_time(
+                float(d["holdout_length"]), frame["frequency"], frame["recency"], frame["T"]
+            )
+            out["holdout_mae"] = float(np.abs(np.asarray(predicted) - d["holdout"]).mean())
+            out["holdout_sum"] = float(np.asarray(predicted).sum())
+        results[key] = out
+    return results
+
+
+def _frt(d: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return d["frequency"], d["recency"], d["T"]  # type: ignore[index]
+
+
+def report_churn(name: str, ours: dict, peer: dict | None, published: bool) -> None:
+    print(f"\n## churn models: {name}")
+    print("| model | by | parameters | LL | holdout MAE | holdout predicted | fit s |")
+    print("|---|---|---|---:|---:|---:|---:|")
+    for key, names in CHURN.items():
+        rows = [("userops", ours[key])] + ([("lifetimes", peer[key])] if peer else [])
+        if published:
+            rows.append(("published", PUBLISHED[key]))
+        for label, r in rows:
+            params = " ".join(f"{k}={r[k]:.4f}" for k in names)
+            mae = f"{r['holdout_mae']:.4f}" if "holdout_mae" in r else ""
+            total = f"{r['holdout_sum']:.1f}" if "holdout_sum" in r else ""
+            seconds = f"{r['s_fit']:.2f}" if "s_fit" in r else ""
+            ll = f"{r['ll']:.2f}" if np.isfinite(r.get("ll", np.nan)) else ""
+            print(f"| {key} | {label} | {params} | {ll} | {mae} | {total} | {seconds} |")
+        if peer:
+            rel = max(abs(ours[key][k] - peer[key][k]) / abs(peer[key][k]) for k in names)
+            speed = peer[key]["s_fit"] / ours[key]["s_fit"]
+            print(f"\n{key}: largest relative difference {rel:.2e}; userops {speed:.1f}× faster\n")
+
+
 def run_child(kind: str, data: Path) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, __file__, "--child", kind, str(data)],
@@ -131,17 +238,37 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--child", nargs=2)
     parser.add_argument("--cdnow", type=Path)
+    parser.add_argument("--cdnow-sample", type=Path)
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/predict-bench"))
     parser.add_argument("--no-lifetimes", action="store_true")
     args = parser.parse_args()
     if args.child:
         kind, data = args.child
-        result = (fit_userops if kind == "userops" else fit_lifetimes)(Path(data))
+        children = {
+            "userops": fit_userops,
+            "lifetimes": fit_lifetimes,
+            "churn-userops": churn_userops,
+            "churn-lifetimes": churn_lifetimes,
+        }
+        result = children[kind](Path(data))
         result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(result))
         return
     args.workdir.mkdir(parents=True, exist_ok=True)
+    churn_sets = []
+    if args.cdnow_sample:
+        churn_sets.append(
+            ("CDNOW sample, 2,357 customers", cdnow_sample_summary(args.cdnow_sample, args.workdir))
+        )
+    if args.cdnow:
+        churn_sets.append(
+            ("CDNOW master, 23,570 customers", cdnow_summary(args.cdnow, args.workdir))
+        )
+    for name, data in churn_sets:
+        ours = run_child("churn-userops", data)
+        peer = None if args.no_lifetimes else run_child("churn-lifetimes", data)
+        report_churn(name, ours, peer, published="sample" in name)
     sets = []
     if args.cdnow:
         sets.append(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,12 @@ from fastapi.testclient import TestClient
 
 from userops.auth.service import ensure_first_admin
 from userops.config import Settings
+from userops.core.clock import local_midnight_utc
 from userops.ingest.cdnow import import_cdnow
 from userops.predict import service as predict
 from userops.server import create_app
+from userops.tags import service as tags
+from userops.tags.rules import TagSettings
 
 PASSWORD = "clv-console-pass"
 
@@ -48,6 +52,11 @@ def console(cdnow_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             rejects_dir=settings.rejects_dir,
             path=cdnow_dir / "CDNOW_sample.txt",
         )
+        tags.refresh(
+            hub.warehouse,
+            as_of=local_midnight_utc(date(1998, 7, 1), settings.tz),
+            settings=TagSettings(),
+        )
         predict.fit(
             hub.warehouse,
             data_dir=settings.resolved_data_dir,
@@ -71,6 +80,23 @@ def test_clv_page(console: TestClient) -> None:
     assert diagnostics["calibration_end"] < diagnostics["holdout_end"] == "1998-06-30"
     assert len(diagnostics["by_frequency"]) == 8 and diagnostics["cumulative"]
     assert 'id="chart-tracking"' in html and 'id="chart-by-frequency"' in html
+    # the churn model in use, each candidate's fit and holdout error, and the recency rule
+    table = html[
+        html.index('id="model-candidates"') : html.index(
+            "</table>", html.index('id="model-candidates"')
+        )
+    ]
+    for name in ("Pareto/NBD", "MBG/NBD", "BG/NBD"):
+        assert name in table
+    chosen = table[table.index('data-model="pareto_nbd"') :]
+    assert "in use" in chosen[: chosen.index("</tr>")] and "0.7545" in chosen
+    assert "Pareto/NBD is used for P(alive)" in html
+    assert "silent for 3× their usual gap" in html and "180 days" in html
+    # churn risk by lifecycle stage: no churned customer is low risk
+    churned = next(r for r in data["risk"] if r["lifecycle"] == "churned")
+    assert churned["low"] == 0 and churned["high"] + churned["medium"] == 1843
+    zh = console.get("/clv", headers={"accept-language": "zh-CN"}).text
+    assert "使用中" in zh and "近度规则" in zh
     script = console.get("/clv/charts.js")
     assert script.status_code == 200 and "chart-tracking" in script.text
 

@@ -63,6 +63,17 @@ def test_cli_fit_show_evaluate(cdnow_data_dir: Path) -> None:
     assert out["bgnbd"]["loglik"] == pytest.approx(-9582.4, abs=0.1)
     assert out["gamma_gamma"]["gamma"] == pytest.approx(15.44, rel=0.01)
     assert sum(out["churn_risk"].values()) == 2357
+    # the chosen churn model and every candidate's fit (Pareto/NBD on CDNOW: Fader & Hardie)
+    assert out["model"] == "pareto_nbd" and "holdout" in out["selection"]
+    assert out["pareto_nbd"]["r"] == pytest.approx(0.553, rel=0.01)
+    assert out["pareto_nbd"]["s"] == pytest.approx(0.606, rel=0.01)
+    assert out["mbgnbd"]["b"] == pytest.approx(1.614, rel=0.01)
+    assert out["model_version"] == "pareto_nbd/1+gamma_gamma/1@1997-09-30/week"
+    by_model = {c["model"]: c for c in out["candidates"]}
+    assert set(by_model) == {"pareto_nbd", "mbgnbd", "bgnbd"}
+    assert by_model["pareto_nbd"]["loglik"] == pytest.approx(-9594.98, abs=0.05)
+    assert not by_model["bgnbd"]["eligible"]
+    assert (cdnow_data_dir / "models" / "pareto_nbd.json").is_file()
     models = json.loads((cdnow_data_dir / "models" / "bgnbd.json").read_text())
     assert models["params"]["a"] == pytest.approx(0.793, rel=0.01)
     assert models["data_window"]["calibration_end"] == "1997-09-30"
@@ -94,7 +105,13 @@ def test_cli_fit_show_evaluate(cdnow_data_dir: Path) -> None:
         str(cdnow_data_dir),
     )
     assert ev["actual_holdout_transactions"] == 1882
-    assert ev["predicted_holdout_transactions"] == pytest.approx(1653.4, abs=0.5)
+    # the figures are the chosen model's; each candidate's holdout error is listed
+    assert ev["model"] == "pareto_nbd"
+    assert ev["predicted_holdout_transactions"] == pytest.approx(1665.5, abs=0.5)
+    holdout = {c["model"]: c for c in ev["candidates"]}
+    assert holdout["bgnbd"]["holdout_predicted"] == pytest.approx(1653.4, abs=0.5)
+    assert holdout["pareto_nbd"]["holdout_mae"] == pytest.approx(ev["mean_absolute_error"])
+    assert holdout["pareto_nbd"]["holdout_mae"] < holdout["mbgnbd"]["holdout_mae"]
     assert [r["frequency"] for r in ev["by_frequency"]][-1] == "7+"
     assert sum(r["customers"] for r in ev["by_frequency"]) == 2357
     assert 0 < ev["mean_absolute_error"] < 1.5

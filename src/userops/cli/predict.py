@@ -1,4 +1,5 @@
-"""``userops predict …``: CLV, P(alive) and churn risk (BG/NBD + Gamma-Gamma)."""
+"""``userops predict …``: CLV, P(alive) and churn risk (Pareto/NBD, MBG/NBD or BG/NBD, chosen
+per fit, + Gamma-Gamma)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,20 @@ CalibrationEnd = Annotated[
 TimeUnit = Annotated[
     str | None, typer.Option("--time-unit", help="day | week (default from settings: week)")
 ]
+TITLES = {"pareto_nbd": "Pareto/NBD", "mbgnbd": "MBG/NBD", "bgnbd": "BG/NBD"}
+
+
+def _print_candidates(candidates: list[dict[str, Any]], chosen: str) -> None:
+    """One line per transaction model: parameters, log-likelihood, holdout error."""
+    for c in candidates:
+        title = TITLES.get(c["model"], c["model"])
+        mark = "[bold]*[/]" if c["model"] == chosen else " "
+        if c.get("error"):
+            out.print(f" {mark} {title:11} did not fit: {c['error']}")
+            continue
+        params = " ".join(f"{k}={v:.4f}" for k, v in c["params"].items())
+        mae = "—" if c.get("holdout_mae") is None else f"{c['holdout_mae']:.4f}"
+        out.print(f" {mark} {title:11} {params}  LL={c['loglik']:.1f}  holdout MAE={mae}")
 
 
 def _run(
@@ -44,17 +59,16 @@ def fit(
     data_dir: DataDir = None,
     as_json: Json = False,
 ) -> None:
-    """Fit BG/NBD and Gamma-Gamma and score every customer who has paid."""
+    """Fit Pareto/NBD, MBG/NBD, BG/NBD and Gamma-Gamma, choose the churn model and score every
+    customer who has paid."""
     params = {"calibration_end": calibration_end, "time_unit": time_unit}
     result = _run(data_dir, "predict.fit", params, as_json, progress=True)
     if as_json:
         print_json(result)
         return
-    bg, gg = result["bgnbd"], result["gamma_gamma"]
-    out.print(
-        f"BG/NBD r={bg['r']:.4f} alpha={bg['alpha']:.4f} a={bg['a']:.4f} b={bg['b']:.4f} "
-        f"LL={bg['loglik']:.1f}"
-    )
+    gg = result["gamma_gamma"]
+    out.print(f"Churn model: {result['selection']}")
+    _print_candidates(result["candidates"], result["model"])
     out.print(
         f"Gamma-Gamma p={gg['p']:.4f} q={gg['q']:.4f} gamma={gg['gamma']:.4f} LL={gg['loglik']:.1f}"
     )
@@ -63,6 +77,12 @@ def fit(
         f"({result['time_unit']}s); churn risk "
         + ", ".join(f"{k} {v:,}" for k, v in result["churn_risk"].items())
     )
+    if result["churn_raised_by_recency"]:
+        out.print(
+            f"  {result['churn_raised_by_recency']:,} raised by the recency rule (silent for "
+            f"3+ usual gaps or the churned threshold; shop gap {result['shop_gap']:.1f} "
+            f"{result['time_unit']}s)"
+        )
     if gg["excluded_nonpositive"]:
         out.print(f"  {gg['excluded_nonpositive']} customers with values <= 0 left out of spend")
 
@@ -96,6 +116,8 @@ def evaluate(
     if as_json:
         print_json(result)
         return
+    out.print(f"Churn model: {result['selection']}")
+    _print_candidates(result["candidates"], result["model"])
     out.print(
         f"holdout {result['calibration_end']} → {result['holdout_end']}: actual "
         f"{result['actual_holdout_transactions']:,.0f}, predicted "

@@ -13,7 +13,7 @@ gradient; identical rows are merged and weighted.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.special import digamma, gammaln, hyp2f1
@@ -36,6 +36,10 @@ def _arrays(frequency: Any, recency: Any, T: Any) -> tuple[np.ndarray, np.ndarra
 
 class BetaGeoFitter:
     """BG/NBD with an sklearn-like API; fitted values end in ``_``."""
+
+    key: ClassVar[str] = "bgnbd"
+    title: ClassVar[str] = "BG/NBD"
+    version: ClassVar[str] = MODEL_VERSION
 
     def __init__(self, *, min_repeat_customers: int = MIN_REPEAT_CUSTOMERS) -> None:
         self.min_repeat_customers = min_repeat_customers

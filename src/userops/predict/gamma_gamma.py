@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from scipy.special import digamma, gammaln
 
-from userops.predict.bgnbd import BetaGeoFitter
+from userops.predict.counting import TransactionModel
 from userops.predict.errors import InsufficientData, ModelNotFitted
 from userops.predict.fitting import Attempt, maximise
 
@@ -101,7 +101,7 @@ class GammaGammaFitter:
 
     def customer_lifetime_value(
         self,
-        transactions: BetaGeoFitter,
+        transactions: TransactionModel,
         frequency: Any,
         recency: Any,
         T: Any,

@@ -8,6 +8,10 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 ChurnRisk = Literal["high", "medium", "low"]
+ModelChoice = Literal["auto", "pareto_nbd", "mbgnbd", "bgnbd"]
+CANDIDATES: tuple[str, ...] = ("pareto_nbd", "mbgnbd")
+"""The transaction models ``model: auto`` chooses from (BG/NBD is fitted and reported beside
+them, but not chosen: it gives every one-time buyer P(alive) = 1)."""
 
 
 class PredictSettings(BaseModel):
@@ -26,13 +30,26 @@ class PredictSettings(BaseModel):
     """P(alive) below this is churn risk ``high``."""
     churn_medium_below: float = Field(default=0.7, gt=0.0, le=1.0)
     """P(alive) below this (and not high) is ``medium``; otherwise ``low``."""
+    churn_medium_silent_gaps: float = Field(default=3.0, gt=0.0, le=1000.0)
+    """Silent for at least this many usual gaps: churn risk at least ``medium``
+    (docs/predict.md, "Churn risk")."""
+    churn_high_silent_gaps: float = Field(default=6.0, gt=0.0, le=1000.0)
+    """Silent for at least this many usual gaps: churn risk ``high``."""
+    churn_silent_days: int | None = Field(default=None, ge=1, le=36500)
+    """Silent for at least this many days: churn risk at least ``medium``. None (the default)
+    follows the customer system's ``silent_days`` (lifecycle ``churned``; 180 by default)."""
     time_unit: Literal["day", "week"] = "week"
     """Time unit of the fit when ``predict fit`` is not given one."""
+    model: ModelChoice = "auto"
+    """Transaction model behind P(alive), expected orders and CLV: ``auto`` chooses Pareto/NBD
+    or MBG/NBD by holdout error, then log-likelihood; or name one."""
 
     @model_validator(mode="after")
     def _ordered(self) -> PredictSettings:
         if self.churn_high_below > self.churn_medium_below:
             raise ValueError("churn_high_below must not exceed churn_medium_below")
+        if self.churn_medium_silent_gaps > self.churn_high_silent_gaps:
+            raise ValueError("churn_medium_silent_gaps must not exceed churn_high_silent_gaps")
         return self
 
 
@@ -42,6 +59,40 @@ class BgNbdParams(BaseModel):
     a: float
     b: float
     loglik: float
+
+
+class MbgNbdParams(BaseModel):
+    r: float
+    alpha: float
+    a: float
+    b: float
+    loglik: float
+
+
+class ParetoNbdParams(BaseModel):
+    r: float
+    alpha: float
+    s: float
+    beta: float
+    loglik: float
+
+
+class Candidate(BaseModel):
+    """One transaction model fitted in the same run, and how it did."""
+
+    model: str
+    """``pareto_nbd``, ``mbgnbd`` or ``bgnbd``."""
+    params: dict[str, float]
+    loglik: float | None
+    """Log-likelihood on the calibration data (all candidates have four parameters)."""
+    eligible: bool
+    """Whether ``model: auto`` may choose it (BG/NBD may not)."""
+    holdout_mae: float | None = None
+    """Mean absolute error per customer of the holdout check (None when there is none)."""
+    holdout_predicted: float | None = None
+    """Predicted repeat transactions in the holdout (the actual total is in the check)."""
+    error: str | None = None
+    """Why the model could not be fitted (it is then not chosen)."""
 
 
 class GammaGammaParams(BaseModel):
@@ -64,6 +115,17 @@ class FitReport(BaseModel):
     model_version: str
     churn_risk: dict[str, int]
     computed_at: datetime
+    model: str = "bgnbd"
+    """The transaction model behind P(alive), expected orders and CLV."""
+    selection: str = ""
+    """How it was chosen (rule and the figures that decided)."""
+    candidates: list[Candidate] = []
+    mbgnbd: MbgNbdParams | None = None
+    pareto_nbd: ParetoNbdParams | None = None
+    churn_raised_by_recency: int = 0
+    """Customers whose churn risk the recency rule raised above what P(alive) gave."""
+    shop_gap: float | None = None
+    """The shop's usual gap between purchases (median over repeat buyers), in ``time_unit``."""
 
 
 class CustomerScore(BaseModel):
@@ -109,6 +171,11 @@ class Evaluation(BaseModel):
     cumulative: list[TrackingPoint]
     """Cumulative repeat transactions, actual and expected (unconditional), per time unit over
     calibration and holdout."""
+    model: str = "bgnbd"
+    """The model the predictions above come from (the chosen one)."""
+    selection: str = ""
+    candidates: list[Candidate] = []
+    """Every transaction model fitted on the calibration period, with its holdout error."""
 
 
 class ClvBucket(BaseModel):

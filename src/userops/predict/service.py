@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -21,9 +21,8 @@ from pydantic import ValidationError
 
 from userops.core.clock import utcnow
 from userops.core.errors import InvalidInput, UseropsError
-from userops.predict import queries
-from userops.predict.bgnbd import MODEL_VERSION as BGNBD_VERSION
-from userops.predict.bgnbd import BetaGeoFitter
+from userops.predict import churn, queries, selection
+from userops.predict.counting import TransactionModel
 from userops.predict.errors import CustomerNotScored, InsufficientData, ModelNotFitted
 from userops.predict.gamma_gamma import MODEL_VERSION as GG_VERSION
 from userops.predict.gamma_gamma import GammaGammaFitter
@@ -37,10 +36,13 @@ from userops.predict.schemas import (
     FitReport,
     FrequencyRow,
     GammaGammaParams,
+    MbgNbdParams,
+    ParetoNbdParams,
     PredictSettings,
     RiskByStage,
     TrackingPoint,
 )
+from userops.tags.rules import TagSettings
 from userops.warehouse import Warehouse
 from userops.warehouse.tables import TABLES
 
@@ -55,6 +57,8 @@ __all__ = [
 ]
 
 Progress = Callable[[str, int, int | None], None]
+_P = TypeVar("_P", MbgNbdParams, ParetoNbdParams)
+FITTERS = selection.FITTERS
 CLV_EDGES_FEN = [0, 10_000, 50_000, 100_000, 200_000, 500_000, 1_000_000]
 _EPOCH = date(1970, 1, 1)
 
@@ -134,20 +138,24 @@ def _summary(
 
 
 # ---------------------------------------------------------------------------- fit
-def _fit_models(summary: RFMSummary) -> tuple[BetaGeoFitter, GammaGammaFitter]:
+def _fit_models(summary: RFMSummary) -> tuple[selection.Fitted, GammaGammaFitter]:
     if summary.size == 0:
         raise InsufficientData("there are no paid orders to fit on", field="orders")
-    bgnbd = BetaGeoFitter().fit(summary.frequency, summary.recency, summary.T)
+    fitted = selection.fit_all(summary)
     gamma_gamma = GammaGammaFitter().fit(summary.frequency, summary.monetary)
-    return bgnbd, gamma_gamma
+    return fitted, gamma_gamma
 
 
 def churn_risk(p_alive: np.ndarray, settings: PredictSettings) -> np.ndarray:
-    return np.where(
-        p_alive < settings.churn_high_below,
-        "high",
-        np.where(p_alive < settings.churn_medium_below, "medium", "low"),
-    )
+    """Churn risk from the P(alive) thresholds alone (the recency rule is applied at scoring)."""
+    return np.asarray(churn.LEVELS, dtype=object)[churn.model_risk(p_alive, settings)]
+
+
+def churned_after_days(data_dir: Path, settings: PredictSettings) -> int:
+    """``churn_silent_days``, or the customer system's ``silent_days`` (lifecycle churned)."""
+    if settings.churn_silent_days is not None:
+        return settings.churn_silent_days
+    return TagSettings.load(data_dir).silent_days
 
 
 def _to_fen(major: np.ndarray) -> np.ndarray:
@@ -165,8 +173,10 @@ def fit(
     progress: Progress = _quiet,
     now: datetime | None = None,
 ) -> FitReport:
-    """Fit both models on paid orders up to ``calibration_end`` (default: the last day with a
-    paid order), store them as JSON and rewrite ``customer_scores`` in one transaction."""
+    """Fit the transaction models and Gamma-Gamma on paid orders up to ``calibration_end``
+    (default: the last day with a paid order), choose the transaction model (holdout check,
+    then log-likelihood), store the models as JSON and rewrite ``customer_scores`` in one
+    transaction."""
     settings = load_settings(data_dir)
     unit: TimeUnit = time_unit or settings.time_unit
     if unit not in UNIT_DAYS:
@@ -177,11 +187,19 @@ def fit(
     progress("read", 0, None)
     labels, summary, *_ = _summary(warehouse, timezone, end, unit)
     progress("fit", 0, 2)
-    bgnbd, gamma_gamma = _fit_models(summary)
+    fitted, gamma_gamma = _fit_models(summary)
+    progress("fit", 1, 2)
+    first_day = _EPOCH + timedelta(days=int(summary.first_day.min()))
+    diagnostics = _diagnostics(warehouse, timezone, first_day, end, unit, settings.model)
+    mae, predicted = _holdout_figures(diagnostics)
+    chosen, reason, basis = selection.choose(fitted, mae, settings.model)
     progress("fit", 2, 2)
+    model = fitted.models[chosen]
+    bgnbd = fitted.models.get("bgnbd")
     computed_at = (now or utcnow()).astimezone(UTC)
-    version = f"{BGNBD_VERSION}+{GG_VERSION}@{end.isoformat()}/{unit}"
-    scores = _score(summary, bgnbd, gamma_gamma, settings)
+    version = f"{FITTERS[chosen].version}+{GG_VERSION}@{end.isoformat()}/{unit}"
+    churned_days = churned_after_days(data_dir, settings)
+    scores, raised, gap = _score(summary, model, gamma_gamma, settings, churned_days)
     table = pa.table(
         {
             "customer_id": pa.array(labels[summary.customer], type=pa.string()),
@@ -201,7 +219,6 @@ def fit(
         )
         cur.unregister("_scores")
     progress("write", summary.size, summary.size)
-    first_day = _EPOCH + timedelta(days=int(summary.first_day.min()))
     window = {
         "first_transaction": first_day.isoformat(),
         "calibration_end": end.isoformat(),
@@ -209,45 +226,105 @@ def fit(
         "fitted_at": computed_at.isoformat(),
         "model_version": version,
     }
-    _save(data_dir, "bgnbd", {**bgnbd.to_dict(), "data_window": window})
+    for key, fitted_model in fitted.models.items():
+        _save(data_dir, key, {**fitted_model.to_dict(), "data_window": window})
     _save(data_dir, "gamma_gamma", {**gamma_gamma.to_dict(), "data_window": window})
+    rows = selection.candidates(fitted, mae, predicted)
+    _save(
+        data_dir,
+        "selection",
+        {
+            "model": chosen,
+            "selection": reason,
+            "basis": basis,
+            "candidates": [c.model_dump(mode="json") for c in rows],
+            "shop_gap": gap,
+            "churn_raised_by_recency": raised,
+            "rule": {
+                "churn_high_below": settings.churn_high_below,
+                "churn_medium_below": settings.churn_medium_below,
+                "churn_medium_silent_gaps": settings.churn_medium_silent_gaps,
+                "churn_high_silent_gaps": settings.churn_high_silent_gaps,
+                "churn_silent_days": churned_days,
+            },
+            "data_window": window,
+        },
+    )
     progress("diagnostics", 0, 1)
-    _save(data_dir, "diagnostics", _diagnostics(warehouse, timezone, first_day, end, unit))
+    _save(data_dir, "diagnostics", diagnostics)
     progress("diagnostics", 1, 1)
     risks, counts = np.unique(scores["churn_risk"], return_counts=True)
     return FitReport(
-        bgnbd=BgNbdParams(**bgnbd.params_, loglik=bgnbd.loglik_),
+        bgnbd=_bgnbd_params(bgnbd),
         gamma_gamma=GammaGammaParams(
             **gamma_gamma.params_,
             loglik=gamma_gamma.loglik_,
             excluded_nonpositive=gamma_gamma.excluded_nonpositive_,
         ),
         customers=summary.size,
-        repeat_customers=bgnbd.n_repeat_customers_,
+        repeat_customers=model.n_repeat_customers_,
         calibration_end=end,
         time_unit=unit,
         model_version=version,
         churn_risk={str(k): int(v) for k, v in zip(risks, counts, strict=True)},
         computed_at=computed_at,
+        model=chosen,
+        selection=reason,
+        candidates=rows,
+        mbgnbd=_params(MbgNbdParams, fitted.models.get("mbgnbd")),
+        pareto_nbd=_params(ParetoNbdParams, fitted.models.get("pareto_nbd")),
+        churn_raised_by_recency=raised,
+        shop_gap=gap,
     )
 
 
+def _params(kind: type[_P], model: TransactionModel | None) -> _P | None:
+    return None if model is None else kind(**model.params_, loglik=model.loglik_)
+
+
+def _bgnbd_params(model: TransactionModel | None) -> BgNbdParams:
+    """BG/NBD is always reported (the field predates the other models); NaN if it failed."""
+    if model is None:
+        nan = float("nan")
+        return BgNbdParams(r=nan, alpha=nan, a=nan, b=nan, loglik=nan)
+    return BgNbdParams(**model.params_, loglik=model.loglik_)
+
+
+def _holdout_figures(
+    diagnostics: dict[str, Any],
+) -> tuple[dict[str, float] | None, dict[str, float] | None]:
+    """Per model: holdout MAE and predicted holdout transactions of the stored check."""
+    if "error" in diagnostics:
+        return None, None
+    found = diagnostics.get("candidates", [])
+    mae = {c["model"]: c["holdout_mae"] for c in found if c.get("holdout_mae") is not None}
+    predicted = {
+        c["model"]: c["holdout_predicted"] for c in found if c.get("holdout_predicted") is not None
+    }
+    return mae, predicted
+
+
 def _score(
-    s: RFMSummary, bgnbd: BetaGeoFitter, gg: GammaGammaFitter, settings: PredictSettings
-) -> dict[str, np.ndarray]:
+    s: RFMSummary,
+    model: TransactionModel,
+    gg: GammaGammaFitter,
+    settings: PredictSettings,
+    churned_days: float,
+) -> tuple[dict[str, np.ndarray], int, float]:
+    """(the columns of ``customer_scores``, customers raised by the recency rule, shop gap)."""
     unit = UNIT_DAYS[s.time_unit]
     expected = {
-        f"expected_orders_{days}": bgnbd.expected_purchases(
+        f"expected_orders_{days}": model.expected_purchases(
             days / unit, s.frequency, s.recency, s.T
         )
         for days in (30, 90, 365)
     }
-    p_alive = bgnbd.probability_alive(s.frequency, s.recency, s.T)
+    p_alive = model.probability_alive(s.frequency, s.recency, s.T)
     aov = gg.expected_average_order_value(s.frequency, s.monetary)
     steps = max(1, round(settings.clv_horizon_days / (365 / 12)))
     step_days = settings.clv_horizon_days / steps
     clv = gg.customer_lifetime_value(
-        bgnbd,
+        model,
         s.frequency,
         s.recency,
         s.T,
@@ -257,17 +334,21 @@ def _score(
         discount_per_step=(1 + settings.annual_discount_rate) ** (step_days / 365) - 1,
         margin=settings.margin,
     )
-    return {
+    gaps = churn.silent_gaps(s.frequency, s.recency, s.T)
+    silent_days = (s.T - s.recency) * unit
+    levels, raised = churn.churn_levels(p_alive, gaps, silent_days, churned_days, settings)
+    columns = {
         **expected,
         "p_alive": p_alive,
         "expected_aov_fen": _to_fen(aov),
         "clv_fen": _to_fen(clv),
-        "churn_risk": churn_risk(p_alive, settings),
+        "churn_risk": levels.astype(str),
     }
+    return columns, int(raised.sum()), churn.shop_gap(s.frequency, s.recency)
 
 
 def _diagnostics(
-    warehouse: Warehouse, timezone: str, first_day: date, end: date, unit: TimeUnit
+    warehouse: Warehouse, timezone: str, first_day: date, end: date, unit: TimeUnit, model: str
 ) -> dict[str, Any]:
     """The console's model check: refit on the first half of the data window and predict the
     second half (or say why that is not possible)."""
@@ -276,19 +357,28 @@ def _diagnostics(
         return {"error": "the data window is too short for a holdout check"}
     try:
         result = evaluate(
-            warehouse, timezone=timezone, calibration_end=split, holdout_end=end, time_unit=unit
+            warehouse,
+            timezone=timezone,
+            calibration_end=split,
+            holdout_end=end,
+            time_unit=unit,
+            model=model,
         )
     except UseropsError as exc:
         return {"error": exc.message}
     return result.model_dump(mode="json")
 
 
-def load_diagnostics(data_dir: Path) -> dict[str, Any] | None:
-    path = models_dir(data_dir) / "diagnostics.json"
+def _load(data_dir: Path, name: str) -> dict[str, Any] | None:
+    path = models_dir(data_dir) / f"{name}.json"
     if not path.is_file():
         return None
     found: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return found
+
+
+def load_diagnostics(data_dir: Path) -> dict[str, Any] | None:
+    return _load(data_dir, "diagnostics")
 
 
 def _save(data_dir: Path, name: str, payload: dict[str, Any]) -> None:
@@ -342,8 +432,10 @@ def evaluate(
     calibration_end: date,
     holdout_end: date,
     time_unit: TimeUnit = "week",
+    model: str = "auto",
 ) -> Evaluation:
-    """Fit on the calibration period, predict the holdout, compare with what happened."""
+    """Fit every transaction model on the calibration period, predict the holdout, compare
+    with what happened; the figures shown are the chosen model's (``model``: auto or a key)."""
     if holdout_end <= calibration_end:
         raise InvalidInput("the holdout end must be after the calibration end", field="holdout_end")
     last = _last_paid_day(warehouse, timezone)
@@ -357,9 +449,18 @@ def evaluate(
     _labels, s, codes, days, _amounts = _summary(
         warehouse, timezone, calibration_end, time_unit, holdout_end
     )
-    bgnbd, _gg = _fit_models(s)
+    if s.size == 0:
+        raise InsufficientData("there are no paid orders to fit on", field="orders")
+    fitted = selection.fit_all(s)
     actual = s.holdout_frequency if s.holdout_frequency is not None else np.zeros(s.size)
-    predicted = bgnbd.expected_purchases(s.holdout_length, s.frequency, s.recency, s.T)
+    predictions = {
+        key: m.expected_purchases(s.holdout_length, s.frequency, s.recency, s.T)
+        for key, m in fitted.models.items()
+    }
+    mae = {key: float(np.abs(p - actual).mean()) for key, p in predictions.items()}
+    totals = {key: float(p.sum()) for key, p in predictions.items()}
+    chosen, reason, _basis = selection.choose(fitted, mae, model)
+    predicted = predictions[chosen]
     rows = []
     for label, mask in _frequency_bins(s.frequency):
         n = int(mask.sum())
@@ -376,12 +477,15 @@ def evaluate(
         holdout_end=holdout_end,
         time_unit=time_unit,
         customers=s.size,
-        bgnbd=BgNbdParams(**bgnbd.params_, loglik=bgnbd.loglik_),
+        bgnbd=_bgnbd_params(fitted.models.get("bgnbd")),
         actual_holdout_transactions=float(actual.sum()),
-        predicted_holdout_transactions=float(predicted.sum()),
-        mean_absolute_error=float(np.abs(predicted - actual).mean()),
+        predicted_holdout_transactions=totals[chosen],
+        mean_absolute_error=mae[chosen],
         by_frequency=rows,
-        cumulative=_tracking(s, bgnbd, codes, days, holdout_end),
+        cumulative=_tracking(s, fitted.models[chosen], codes, days, holdout_end),
+        model=chosen,
+        selection=reason,
+        candidates=selection.candidates(fitted, mae, totals),
     )
 
 
@@ -391,7 +495,7 @@ def _frequency_bins(x: np.ndarray) -> list[tuple[str, np.ndarray]]:
 
 
 def _tracking(
-    s: RFMSummary, bgnbd: BetaGeoFitter, codes: np.ndarray, days: np.ndarray, holdout_end: date
+    s: RFMSummary, model: TransactionModel, codes: np.ndarray, days: np.ndarray, holdout_end: date
 ) -> list[TrackingPoint]:
     unit = UNIT_DAYS[s.time_unit]
     start = int(s.first_day.min())
@@ -408,7 +512,7 @@ def _tracking(
     # expected: sum over cohorts of first-purchase day of n x E[X(elapsed)]
     cohort_day, cohort_n = np.unique(s.first_day, return_counts=True)
     elapsed = np.maximum(ends[None, :] - cohort_day[:, None], 0) / unit
-    expected = (cohort_n[:, None] * bgnbd.expected_purchases_population(elapsed)).sum(axis=0)
+    expected = (cohort_n[:, None] * model.expected_purchases_population(elapsed)).sum(axis=0)
     return [
         TrackingPoint(
             period=i + 1,
@@ -455,10 +559,18 @@ def dashboard(warehouse: Warehouse, *, data_dir: Path, top: int = 20) -> Dashboa
     report = None
     if models is not None:
         bg, gg = models
+        chosen = _load(data_dir, "selection") or {}
         report = {
             "bgnbd": bg["params"] | {"loglik": bg["loglik"]},
             "gamma_gamma": gg["params"] | {"loglik": gg["loglik"]},
             "data_window": bg.get("data_window", {}),
+            "model": chosen.get("model", "bgnbd"),
+            "selection": chosen.get("selection", ""),
+            "basis": chosen.get("basis", ""),
+            "candidates": chosen.get("candidates", []),
+            "shop_gap": chosen.get("shop_gap"),
+            "churn_raised_by_recency": chosen.get("churn_raised_by_recency", 0),
+            "rule": chosen.get("rule", {}),
         }
     return Dashboard(
         fitted=models is not None and int(totals["customers"] or 0) > 0,
