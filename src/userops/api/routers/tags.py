@@ -8,13 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 
 from userops.api.deps import AdminKey, HubDep, ReadKey, SessionDep
-from userops.core.clock import local_midnight_utc, utcnow
-from userops.customers.reach import mirror_reach
 from userops.segments import service as segments
 from userops.segments.schemas import Preview, SegmentRead, SizePoint
 from userops.tags import service as tags
+from userops.tags import workflow
 from userops.tags.rules import TagSettings
-from userops.tags.schemas import CustomerTags, RefreshResult, Transition
+from userops.tags.schemas import CustomerTags, Transition
+from userops.tags.workflow import CustomerSystemRefresh, RefreshRequest
 
 router = APIRouter(prefix="/api/v1", tags=["customer-system"])
 
@@ -24,20 +24,29 @@ def tag_counts(hub: HubDep, _key: ReadKey) -> dict[str, Any]:
     return {"last_refresh": tags.last_refresh(hub.warehouse), "counts": tags.counts(hub.warehouse)}
 
 
-@router.post("/tags/refresh", response_model=RefreshResult)
+@router.post("/tags/refresh", response_model=CustomerSystemRefresh)
 def refresh_tags(
     hub: HubDep,
-    session: SessionDep,
     _key: AdminKey,
-    as_of: Annotated[date | None, Query(description="Midnight of this shop-local day")] = None,
-) -> RefreshResult:
-    instant = local_midnight_utc(as_of, hub.settings.tz) if as_of else utcnow()
-    mirror_reach(session, hub.warehouse)
-    result = tags.refresh(
-        hub.warehouse, as_of=instant, settings=TagSettings.load(hub.settings.resolved_data_dir)
+    as_of: Annotated[
+        date | None,
+        Query(
+            description="Compute as of midnight of this shop-local day (default: now). A day "
+            "more than 24 hours from now is refused unless backfill=true; a future one always."
+        ),
+    ] = None,
+    backfill: Annotated[
+        bool, Query(description="Replace the current tags with those of a past as_of day")
+    ] = False,
+) -> CustomerSystemRefresh:
+    """Mirror reachability, recompute every tag, record every saved segment (one workflow)."""
+    return workflow.refresh_customer_system(
+        hub.engine,
+        hub.warehouse,
+        tag_settings=TagSettings.load(hub.settings.resolved_data_dir),
+        tz=hub.settings.tz,
+        request=RefreshRequest(as_of=as_of, backfill=backfill),
     )
-    segments.record_all(session, hub.warehouse, as_of=instant)
-    return result
 
 
 @router.get("/tags/transitions", response_model=Transition)
