@@ -89,7 +89,7 @@ def test_schemathesis_finds_no_server_error_and_no_contract_failure(
             "--seed",
             "20261202",
             "--workers",
-            "2",
+            "1",  # CPython 3.11 < 3.11.8 can fail ast.parse in threads (hypothesis uses it)
             "--generation-database",
             "none",
             "--no-color",
