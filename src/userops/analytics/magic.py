@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import ibis
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from userops.analytics import common, queries
 from userops.analytics.schemas import MagicBehaviour, MagicNumber
@@ -43,8 +43,9 @@ class MagicQuery(BaseModel):
     retained_day: int = 30
     retained_window_days: int | None = None
     """Length of the retention window (default: ``retained_day`` days, i.e. [30, 60))."""
-    min_share: float = 0.01
-    """Thresholds that put fewer customers than this share above them are not considered."""
+    min_share: float = Field(0.01, gt=0, le=1)
+    """Thresholds that put fewer customers than this share above them are not considered (a
+    share of 0 would admit a threshold nobody reaches, whose rate is undefined)."""
     top: int = 20
 
 

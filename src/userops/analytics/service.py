@@ -7,7 +7,9 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+import re
+from datetime import date
+from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
 
@@ -71,6 +73,18 @@ def known_events_of(warehouse: Warehouse) -> list[str]:
         return known_events(con)
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _check_date(model: type[BaseModel], name: str, value: Any) -> None:
+    """Dates are ``YYYY-MM-DD``: pydantic alone would also read ``0`` as 1970-01-01."""
+    field = model.model_fields.get(name)
+    if field is None or not isinstance(value, str):
+        return
+    if date in (field.annotation, *get_args(field.annotation)) and not _ISO_DATE.fullmatch(value):
+        raise InvalidInput(f"{name}: a date YYYY-MM-DD, got {value[:40]!r}", field=name)
+
+
 def parse(model: type[Q], params: dict[str, Any]) -> Q:
     """Build a query model from loose parameters (CLI, API, console); unknown or badly typed
     values become an :class:`InvalidInput` naming the field."""
@@ -80,6 +94,8 @@ def parse(model: type[Q], params: dict[str, Any]) -> Q:
             f"unknown parameter {unknown[0]!r}; known: {', '.join(model.model_fields)}",
             field=unknown[0],
         )
+    for name, value in params.items():
+        _check_date(model, name, value)
     try:
         return model.model_validate({k: v for k, v in params.items() if v is not None})
     except ValidationError as exc:

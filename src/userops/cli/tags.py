@@ -41,11 +41,20 @@ def refresh(
             "--as-of", help="Compute as of midnight of this day (shop timezone); default now"
         ),
     ] = None,
+    backfill: Annotated[
+        bool,
+        typer.Option(
+            "--backfill",
+            help="Allow an --as-of day more than 24 hours ago: the current tags are replaced "
+            "by those of that day",
+        ),
+    ] = False,
     data_dir: DataDir = None,
     as_json: Json = False,
 ) -> None:
     """Recompute every tag for every customer, snapshot them, and record segment sizes."""
-    result = _run(data_dir, "tags.refresh", {"as_of": as_of}, as_json, progress=True)
+    params = {"as_of": as_of, "backfill": backfill}
+    result = _run(data_dir, "tags.refresh", params, as_json, progress=True)
     if as_json:
         print_json({k: result[k] for k in ("as_of", "customers", "counts", "segments")})
         return

@@ -4,14 +4,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from userops.api.deps import HubDep, ReadKey, SessionDep
+from userops.api.deps import AUTH_ERRORS, HubDep, ReadKey, SessionDep
+from userops.api.errors import responses
 from userops.customers import service as customers
 from userops.customers.schemas import Customer360, CustomerSummary
 
-router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
+router = APIRouter(prefix="/api/v1/customers", tags=["customers"], responses=AUTH_ERRORS)
 
 
-@router.get("", response_model=list[CustomerSummary])
+@router.get("", response_model=list[CustomerSummary], responses=responses(400))
 def search_customers(
     session: SessionDep,
     _key: ReadKey,
@@ -21,6 +22,6 @@ def search_customers(
     return customers.search(session, query, limit=limit)
 
 
-@router.get("/{customer_id}", response_model=Customer360)
+@router.get("/{customer_id}", response_model=Customer360, responses=responses(404))
 def get_customer(customer_id: str, session: SessionDep, hub: HubDep, _key: ReadKey) -> Customer360:
     return customers.customer_360(session, hub.warehouse, customer_id)

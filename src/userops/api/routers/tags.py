@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
 
-from userops.api.deps import AdminKey, HubDep, ReadKey, SessionDep
-from userops.core.clock import local_midnight_utc, utcnow
-from userops.customers.reach import mirror_reach
+from userops.api.deps import AUTH_ERRORS, AdminKey, HubDep, ReadKey, SessionDep
+from userops.api.errors import responses
 from userops.segments import service as segments
 from userops.segments.schemas import Preview, SegmentRead, SizePoint
 from userops.tags import service as tags
-from userops.tags.rules import TagSettings
-from userops.tags.schemas import CustomerTags, RefreshResult, Transition
+from userops.tags import workflow
+from userops.tags.rules import COUNTED_FAMILIES, TagSettings
+from userops.tags.schemas import CustomerTags, Transition
+from userops.tags.workflow import CustomerSystemRefresh, RefreshRequest
 
-router = APIRouter(prefix="/api/v1", tags=["customer-system"])
+router = APIRouter(prefix="/api/v1", tags=["customer-system"], responses=AUTH_ERRORS)
 
 
 @router.get("/tags/counts")
@@ -24,33 +25,48 @@ def tag_counts(hub: HubDep, _key: ReadKey) -> dict[str, Any]:
     return {"last_refresh": tags.last_refresh(hub.warehouse), "counts": tags.counts(hub.warehouse)}
 
 
-@router.post("/tags/refresh", response_model=RefreshResult)
+@router.post("/tags/refresh", response_model=CustomerSystemRefresh, responses=responses(400))
 def refresh_tags(
     hub: HubDep,
-    session: SessionDep,
     _key: AdminKey,
-    as_of: Annotated[date | None, Query(description="Midnight of this shop-local day")] = None,
-) -> RefreshResult:
-    instant = local_midnight_utc(as_of, hub.settings.tz) if as_of else utcnow()
-    mirror_reach(session, hub.warehouse)
-    result = tags.refresh(
-        hub.warehouse, as_of=instant, settings=TagSettings.load(hub.settings.resolved_data_dir)
+    as_of: Annotated[
+        date | None,
+        Query(
+            description="Compute as of midnight of this shop-local day (default: now). A day "
+            "more than 24 hours from now is refused unless backfill=true; a future one always."
+        ),
+    ] = None,
+    backfill: Annotated[
+        bool, Query(description="Replace the current tags with those of a past as_of day")
+    ] = False,
+) -> CustomerSystemRefresh:
+    """Mirror reachability, recompute every tag, record every saved segment (one workflow)."""
+    return workflow.refresh_customer_system(
+        hub.engine,
+        hub.warehouse,
+        tag_settings=TagSettings.load(hub.settings.resolved_data_dir),
+        tz=hub.settings.tz,
+        request=RefreshRequest(as_of=as_of, backfill=backfill),
     )
-    segments.record_all(session, hub.warehouse, as_of=instant)
-    return result
 
 
-@router.get("/tags/transitions", response_model=Transition)
-def tag_transitions(hub: HubDep, _key: ReadKey, family: str = "lifecycle") -> Transition:
+@router.get("/tags/transitions", response_model=Transition, responses=responses(400))
+def tag_transitions(
+    hub: HubDep,
+    _key: ReadKey,
+    family: Annotated[
+        Literal[COUNTED_FAMILIES], Query(description="A family kept in the snapshots")
+    ] = "lifecycle",
+) -> Transition:
     return tags.transitions(hub.warehouse, family)
 
 
-@router.get("/customers/{customer_id}/tags", response_model=CustomerTags)
+@router.get("/customers/{customer_id}/tags", response_model=CustomerTags, responses=responses(404))
 def customer_tags(customer_id: str, hub: HubDep, _key: ReadKey) -> CustomerTags:
     return tags.show(hub.warehouse, customer_id)
 
 
-@router.post("/tags/manual/{tag}")
+@router.post("/tags/manual/{tag}", responses=responses(400, 404))
 def add_manual_tag(
     tag: str,
     hub: HubDep,
@@ -60,7 +76,7 @@ def add_manual_tag(
     return {"tag": tag, "added": tags.add_manual(hub.warehouse, customer_ids, tag, source="api")}
 
 
-@router.delete("/tags/manual/{tag}")
+@router.delete("/tags/manual/{tag}", responses=responses(400))
 def remove_manual_tag(
     tag: str,
     hub: HubDep,
@@ -75,7 +91,7 @@ def list_segments(session: SessionDep, _key: ReadKey) -> list[SegmentRead]:
     return segments.list_all(session)
 
 
-@router.post("/segments/preview", response_model=Preview)
+@router.post("/segments/preview", response_model=Preview, responses=responses(400, 404))
 def preview_rule(
     hub: HubDep,
     session: SessionDep,
@@ -85,7 +101,7 @@ def preview_rule(
     return segments.preview(session, hub.warehouse, rule)
 
 
-@router.put("/segments/{name}", response_model=SegmentRead)
+@router.put("/segments/{name}", response_model=SegmentRead, responses=responses(400, 404))
 def save_segment(
     name: str,
     hub: HubDep,
@@ -99,23 +115,23 @@ def save_segment(
     )
 
 
-@router.get("/segments/{name}", response_model=SegmentRead)
+@router.get("/segments/{name}", response_model=SegmentRead, responses=responses(404))
 def get_segment(name: str, session: SessionDep, _key: ReadKey) -> SegmentRead:
     return segments.get(session, name)
 
 
-@router.get("/segments/{name}/preview", response_model=Preview)
+@router.get("/segments/{name}/preview", response_model=Preview, responses=responses(400, 404))
 def preview_segment(name: str, hub: HubDep, session: SessionDep, _key: ReadKey) -> Preview:
     return segments.preview(session, hub.warehouse, segments.get(session, name).rule)
 
 
-@router.get("/segments/{name}/history", response_model=list[SizePoint])
+@router.get("/segments/{name}/history", response_model=list[SizePoint], responses=responses(404))
 def segment_history(name: str, hub: HubDep, session: SessionDep, _key: ReadKey) -> list[SizePoint]:
     segments.get(session, name)
     return segments.history(hub.warehouse, name)
 
 
-@router.delete("/segments/{name}")
+@router.delete("/segments/{name}", responses=responses(404))
 def delete_segment(name: str, hub: HubDep, session: SessionDep, _key: AdminKey) -> dict[str, str]:
     segments.delete(session, hub.warehouse, name)
     return {"deleted": name}

@@ -14,13 +14,19 @@ import gzip
 import time
 import zlib
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
+from userops.api import errors
+from userops.api.deps import SECURITY
 from userops.auth import service as auth
 from userops.core.errors import InvalidInput, Unauthorized, UseropsError
+from userops.ingest.tracking import schemas
+from userops.ingest.tracking.rules import Checked
+from userops.ingest.tracking.schemas import Accepted
 from userops.ingest.tracking.service import MAX_BATCH_BYTES, RateLimited, Tracker
 from userops.ledger import unit_of_work
 
@@ -106,9 +112,21 @@ async def _body(request: Request) -> bytes:
 
 
 def _error(exc: UseropsError, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(
-        {"error": exc.to_dict()}, status_code=exc.status, headers={**CORS, **(headers or {})}
-    )
+    extra = {**(errors.auth_headers(exc.status) or {}), **(headers or {})}
+    return JSONResponse({"error": exc.to_dict()}, status_code=exc.status, headers={**CORS, **extra})
+
+
+def _check(
+    tracker: Tracker, call: str, body: bytes, *, key: str | None, received_at: datetime
+) -> Checked:
+    """The tracker's check; a date so far off that the clock-skew correction overflows is a
+    400 as well (the rules refuse such dates by range once they check it themselves)."""
+    try:
+        return tracker.check(call, body, key=key, received_at=received_at)
+    except OverflowError:
+        raise InvalidInput(
+            "timestamp/sentAt: too far from now to correct the device's clock", field="timestamp"
+        ) from None
 
 
 async def _handle(call: str, request: Request) -> Response:
@@ -125,7 +143,7 @@ async def _handle(call: str, request: Request) -> Response:
             if prefix:
                 tracker.stats.rejected(prefix, 1)  # events unknown: counted as one
             raise
-        checked = tracker.check(call, body, key=prefix, received_at=received_at)
+        checked = _check(tracker, call, body, key=prefix, received_at=received_at)
         if prefix is None:  # the key in the body (writeKey): verify, then check with it
             if not checked.write_key:
                 raise Unauthorized(
@@ -133,7 +151,7 @@ async def _handle(call: str, request: Request) -> Response:
                     field="authorization",
                 )
             prefix = await _keys.prefix(request, checked.write_key)
-            checked = tracker.check(call, body, key=prefix, received_at=received_at)
+            checked = _check(tracker, call, body, key=prefix, received_at=received_at)
         tracker.admit(prefix, len(checked.lines))
         await tracker.accept(checked, key=prefix)
     except RateLimited as exc:
@@ -160,13 +178,28 @@ def _route(call: str, path: str | None = None) -> None:
         summary=summary if path is None else f"{summary} (analytics.js short path)",
         include_in_schema=path is None,
         responses={
-            200: {"description": 'Accepted and durable: {"success": true}'},
-            400: {"description": "A rule of the spec is broken; nothing of the call is stored"},
-            401: {"description": "Unknown or missing write key"},
-            403: {"description": "Revoked key, or a key without the write scope"},
-            429: {"description": "Rate limit of the key exceeded; see Retry-After"},
+            200: {"model": Accepted, "description": 'Accepted and durable: {"success": true}'},
+            **errors.responses(400, 401, 403, 413, 429),
         },
+        openapi_extra=_openapi(call),
     )
+
+
+def _openapi(call: str) -> dict[str, Any]:
+    """The body (documented from ``ingest.tracking.schemas``; the handler reads it raw) and the
+    ways to present the write key: a header, or ``writeKey`` in the body (hence the ``{}``)."""
+    return {
+        "requestBody": {
+            "required": True,
+            "description": schemas.LIMITS,
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": f"#/components/schemas/{schemas.BODIES[call].__name__}"}
+                }
+            },
+        },
+        "security": [*SECURITY, {}],
+    }
 
 
 for _call in CALLS:

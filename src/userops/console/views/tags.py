@@ -1,8 +1,8 @@
 """The customer system page (客户体系): tag counts as charts, lifecycle transitions, the RFM
 grid, the tag settings form, a "refresh now" button, and manual tags of one customer.
 
-Everything it reads or writes goes through ``userops.tags.service`` (and, for a refresh, the same
-steps as the ``tags.refresh`` job: mirror reachability, recompute tags, record every segment).
+Everything it reads or writes goes through ``userops.tags.service``; "refresh now" runs the one
+refresh workflow (``userops.tags.workflow``) that the ``tags.refresh`` job and the API also run.
 """
 
 from __future__ import annotations
@@ -17,13 +17,10 @@ from pydantic import ValidationError
 from userops.console import i18n
 from userops.console.security import csrf_ok, current_user
 from userops.console.templating import Renderer, renderer
-from userops.core.clock import utcnow
 from userops.core.errors import UseropsError
-from userops.customers.reach import mirror_reach
 from userops.customers.schemas import GENDERS
-from userops.ledger import unit_of_work
-from userops.segments import service as segments
 from userops.tags import service as tags
+from userops.tags import workflow
 from userops.tags.rules import (
     AGE_BANDS,
     AOV_TIERS,
@@ -201,14 +198,12 @@ def refresh_now(
     if not csrf_ok(request, csrf):
         return expired(request, console, "/tags")
     hub = request.app.state.hub
-    as_of = utcnow()
-    with unit_of_work(hub.engine) as session:
-        mirror_reach(session, hub.warehouse)
-    tags.refresh(
-        hub.warehouse, as_of=as_of, settings=TagSettings.load(hub.settings.resolved_data_dir)
+    workflow.refresh_customer_system(
+        hub.engine,
+        hub.warehouse,
+        tag_settings=TagSettings.load(hub.settings.resolved_data_dir),
+        tz=hub.settings.tz,
     )
-    with unit_of_work(hub.engine) as session:
-        segments.record_all(session, hub.warehouse, as_of=as_of)
     return RedirectResponse("/tags?done=refreshed", status_code=303)
 
 
