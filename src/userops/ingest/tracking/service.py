@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 from userops.core.errors import InvalidInput, UseropsError
 from userops.ingest import service as ingest
 from userops.ingest.tracking import rules
-from userops.ingest.tracking.journal import Journal
+from userops.ingest.tracking.journal import FAILED, Journal, segments
 from userops.ingest.tracking.live import KeyStats, RecentEvents, TokenBucket
 from userops.warehouse import Warehouse
 
@@ -210,21 +210,23 @@ class Tracker:
                     self._failures[path.name] = self._failures.get(path.name, 0) + 1
                     if self._failures[path.name] < MAX_ATTEMPTS:
                         raise
-                    failed = self.journal.directory / "failed"
-                    failed.mkdir(exist_ok=True)
-                    path.replace(failed / path.name)
+                    self.journal.set_aside(path)
                     log.exception("set aside %s after %d failed loads", path.name, MAX_ATTEMPTS)
                     self.set_aside += 1
         return loaded
 
     def retry_set_aside(self) -> int:
-        """Put segments set aside by an earlier run back in line (at start)."""
-        failed = self.journal.directory / "failed"
+        """Put segments set aside by an earlier run back in line (at start), each under a fresh
+        segment number (:meth:`Journal.adopt`), so that none can replace a live segment."""
+        failed = self.journal.directory / FAILED
         if not failed.is_dir():
             return 0
         moved = 0
-        for path in sorted(failed.iterdir()):
-            path.replace(self.journal.directory / path.name)
+        for _, path in segments(failed):
+            with self._load_lock:
+                adopted = self.journal.adopt(path)
+                self._failures.pop(path.name, None)
+            log.info("retrying set-aside segment %s as %s", path.name, adopted.name)
             moved += 1
         return moved
 
