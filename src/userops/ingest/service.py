@@ -253,8 +253,9 @@ def _orders_from_events(cur: duckdb.DuckDBPyConnection) -> None:
     transaction). Money: the spec's decimal amounts (``total``/``revenue``, ``discount``,
     ``price``) become integer fen through DECIMAL, never float. The customer is the message's
     user id (or the customer it was merged into), else the customer its anonymous id is linked
-    to; an order with neither is not written (the event is kept). A refunded or cancelled order
-    never goes back to paid."""
+    to; an order with neither is not written (the event is kept), nor is one whose money the
+    API refused (``order_refused`` in the journal line, see ``tracking.rules.order_refusal``).
+    A refunded or cancelled order never goes back to paid."""
     statuses = " ".join(f"WHEN '{e}' THEN '{s}'" for e, s in _ORDER_EVENTS.items())
     names = ", ".join(f"'{e}'" for e in _ORDER_EVENTS)
     cur.execute(
@@ -272,7 +273,9 @@ def _orders_from_events(cur: duckdb.DuckDBPyConnection) -> None:
         "LEFT JOIN identities u ON u.kind = 'user_id' AND u.value = e.user_id "
         "LEFT JOIN identities a ON a.kind = 'anonymous_id' AND a.value = e.anonymous_id "
         f"WHERE e.type = 'track' AND e.event IN ({names}) "
-        "AND json_extract_string(s._line, '$.order_refused') IS NULL"  # the API's money rules
+        # the API's money rules (a line that is not JSON is never among _fresh, but DuckDB may
+        # evaluate this before the join has dropped it)
+        "AND json_extract_string(CASE WHEN s._ok THEN s._line END, '$.order_refused') IS NULL"
     )
     cur.execute("DELETE FROM _oev WHERE order_id IS NULL OR order_id = '' OR customer_id IS NULL")
     cur.execute(
