@@ -99,7 +99,69 @@ def test_keys_scopes_and_revocation(api: TestClient, keys: Keys) -> None:
         ("group", {"userId": "u1"}, "group.groupId"),
         ("batch", {"batch": "no"}, "batch"),
         ("batch", {"batch": [{"type": "nope", "userId": "u"}]}, "batch[0].type"),
-        ("track", {"userId": "u1", "event": "E", "properties": {"x": "y" * 33_000}}, "track"),
+        ("track", {"userId": "u1", "event": "E", "properties": {"x": "y" * 32_600}}, "track"),
+        # ids: at most 128 characters, no control character, not blank
+        ("track", {"userId": "u" * 129, "event": "E"}, "track.userId"),
+        ("track", {"userId": "   ", "event": "E"}, "track.userId"),
+        ("track", {"anonymousId": "a\u0000b", "event": "E"}, "track.anonymousId"),
+        ("track", {"userId": "u", "event": "E", "messageId": "m\u0000"}, "track.messageId"),
+        ("alias", {"userId": "u1", "previousId": "p" * 129}, "alias.previousId"),
+        ("group", {"userId": "u1", "groupId": "g\n1"}, "group.groupId"),
+        (
+            "batch",
+            {
+                "batch": [{"type": "track", "userId": "u", "event": "E"}] * 3
+                + [{"type": "identify", "userId": "u", "traits": {"phone": "1" * 500}}]
+            },
+            "batch[3].traits.phone",
+        ),
+        (
+            "identify",
+            {"userId": "u", "traits": {"address": {"city": "c" * 65}}},
+            "identify.traits.address.city",
+        ),
+        ("identify", {"userId": "u", "traits": {"name": "n\u0000"}}, "identify.traits.name"),
+        (
+            "track",
+            {"userId": "u", "event": "Signed Up", "context": {"campaign": {"source": "s" * 65}}},
+            "track.context.campaign.source",
+        ),
+        # times at the ends of the range (the skew correction used to overflow: 500)
+        (
+            "track",
+            {
+                "userId": "u",
+                "event": "E",
+                "timestamp": "0001-01-01T00:00:00Z",
+                "sentAt": "9999-12-31T23:59:59Z",
+            },
+            "track.timestamp",
+        ),
+        ("track", {"userId": "u", "event": "E", "sentAt": "9999-12-31T23:59:59Z"}, "track.sentAt"),
+        (
+            "track",
+            {"userId": "u", "event": "E", "originalTimestamp": "0001-01-01T00:00:00Z"},
+            "track.originalTimestamp",
+        ),
+        ("track", {"userId": "u", "event": "E", "timestamp": 1e20}, "track.timestamp"),
+        (
+            "batch",
+            {
+                "sentAt": "0001-01-01T00:00:00Z",
+                "batch": [{"type": "track", "userId": "u", "event": "E"}],
+            },
+            "sentAt",
+        ),
+        (
+            "track",
+            {
+                "userId": "u",
+                "event": "E",
+                "timestamp": "1970-01-01T00:00:05Z",
+                "sentAt": "2199-12-31T00:00:00Z",
+            },
+            "track.timestamp",
+        ),  # each in range, but the corrected time is not
     ],
 )
 def test_bad_calls_name_the_field(
@@ -130,7 +192,7 @@ def test_a_bad_batch_is_refused_whole_and_limits_hold(sqlite_settings: Settings)
             "batch": [dict(good, messageId=f"b{i}", properties={"p": padding}) for i in range(30)]
         }
         response = api.post("/v1/batch", json=too_big, auth=(keys.write, ""))
-        assert response.status_code == 400 and response.json()["error"]["field"] == "body"
+        assert response.status_code == 413 and response.json()["error"]["field"] == "body"
         bad_json = api.post("/v1/track", content=b"{nope", auth=(keys.write, ""))
         assert bad_json.status_code == 400 and bad_json.json()["error"]["field"] == "body"
         assert load(api) == 0
@@ -405,3 +467,101 @@ def test_analytics_js_short_paths_and_cors(sqlite_settings: Settings) -> None:
         refused = api.post("/v1/t", json={"writeKey": keys.write, "anonymousId": "b1"})
         assert refused.status_code == 400
         assert refused.headers["access-control-allow-origin"] == "*"
+
+
+def _nested(depth: int) -> bytes:
+    """A JSON object ``depth`` levels deep."""
+    return b'{"a":' * (depth - 1) + b"{}" + b"}" * (depth - 1)
+
+
+@pytest.mark.parametrize(
+    ("call", "body", "field"),
+    [
+        (
+            "track",
+            b'{"userId":"u","event":"E","properties":' + _nested(65) + b"}",
+            "track.properties",
+        ),
+        ("identify", b'{"userId":"u","traits":' + _nested(65) + b"}", "identify.traits"),
+        (
+            "batch",
+            b'{"batch":[{"type":"track","userId":"u","event":"E"},{"type":"track","userId":"u",'
+            b'"event":"E","context":{"x":' + b"[" * 100_000 + b"]" * 100_000 + b"}}]}",
+            "batch[1].context",
+        ),
+        ("batch", b'{"context":' + _nested(65) + b',"batch":[]}', "context"),
+    ],
+)
+def test_json_nested_too_deep_is_refused_naming_the_field(
+    sqlite_settings: Settings, call: str, body: bytes, field: str
+) -> None:
+    keys = make_keys(sqlite_settings)
+    with TestClient(create_app(sqlite_settings)) as api:
+        response = api.post(f"/v1/{call}", content=body, auth=(keys.write, ""))
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["field"] == field
+        assert "64 levels" in response.json()["error"]["message"]
+        ok = b'{"userId":"u","event":"E","messageId":"deep-ok","properties":' + _nested(64) + b"}"
+        assert api.post("/v1/track", content=ok, auth=(keys.write, "")).status_code == 200
+        assert load(api) == 1
+
+
+BAD_MONEY = {
+    "m-abc": {"total": "abc"},
+    "m-yen": {"total": "¥1,299.00"},
+    "m-huge": {"total": 1e20},
+    "m-negative": {"total": -5},
+    "m-3-decimals": {"revenue": "10.005"},
+    "m-discount": {"total": 10, "discount": "free"},
+    "m-price": {"total": 10, "products": [{"sku": "s1", "price": "abc", "quantity": 1}]},
+    "m-quantity": {"total": 10, "products": [{"sku": "s1", "price": 5, "quantity": 0.5}]},
+}
+
+
+def test_tracked_orders_follow_the_money_rules(api: TestClient, keys: Keys) -> None:
+    """Bad amounts: the event is kept, the order is refused, and the live entry says why."""
+    batch = [
+        {
+            "type": "track",
+            "userId": "buyer",
+            "event": "Order Completed",
+            "messageId": message_id,
+            "properties": {"order_id": f"O-{message_id}", **money},
+        }
+        for message_id, money in BAD_MONEY.items()
+    ]
+    batch.append(
+        {
+            "type": "track",
+            "userId": "buyer",
+            "event": "Order Completed",
+            "messageId": "m-good",
+            "properties": {
+                "order_id": "O-good",
+                "total": "1299.00",
+                "products": [{"sku": "s1", "price": 1299, "quantity": 1}],
+            },
+        }
+    )
+    assert api.post("/v1/batch", json={"batch": batch}, auth=(keys.write, "")).status_code == 200
+    assert load(api) == len(batch)  # every event is kept
+    assert rows(api, "SELECT order_id, status, amount_fen FROM orders") == [
+        ("O-good", "paid", 129_900)
+    ]
+    assert rows(api, "SELECT order_id, price_fen FROM order_items") == [("O-good", 129_900)]
+    tracker = api.app.state.tracker  # type: ignore[attr-defined]
+    reasons = {e["message_id"]: e.get("order_refused") for _, e in tracker.recent.latest(50)}
+    assert reasons["m-good"] is None
+    expected_field = {
+        "m-abc": "properties.total",
+        "m-yen": "properties.total",
+        "m-huge": "properties.total",
+        "m-negative": "properties.total",
+        "m-3-decimals": "properties.revenue",
+        "m-discount": "properties.discount",
+        "m-price": "properties.products[0].price",
+        "m-quantity": "properties.products[0].quantity",
+    }
+    assert {k: (v or "").split(":")[0] for k, v in reasons.items() if k != "m-good"} == (
+        expected_field
+    )

@@ -51,3 +51,38 @@ def test_live_page_streams_events_and_counts_per_key(sqlite_settings: Settings) 
         payload = api.get(f"/live/event/{seq.group(1)}", headers={"hx-request": "true"})
         assert "满100减20" in payload.text and "&#34;message_id&#34;: &#34;L1&#34;" in payload.text
         assert api.get("/live/event/999999").status_code == 404
+
+
+def test_live_page_says_why_an_order_was_refused_and_what_the_loader_rejected(
+    sqlite_settings: Settings,
+) -> None:
+    keys = make_keys(sqlite_settings)
+    engine = engine_from(sqlite_settings)
+    migrate(engine)
+    with unit_of_work(engine) as session:
+        ensure_first_admin(session, password=PASSWORD)
+    engine.dispose()
+    with TestClient(create_app(sqlite_settings)) as api:
+        page = api.get("/login")
+        api.post(
+            "/login", data={"username": "admin", "password": PASSWORD, "csrf": csrf_of(page.text)}
+        )
+        body = {
+            "userId": "u-yen",
+            "event": "Order Completed",
+            "messageId": "Y1",
+            "properties": {"order_id": "Y-1", "total": "¥1,299.00"},
+        }
+        assert api.post("/v1/track", json=body, auth=(keys.write, "")).status_code == 200
+        tracker = api.app.state.tracker  # type: ignore[attr-defined]
+        # a line an older server (or a disk fault) left unreadable: refused alone, not blocking
+        tracker.journal.append_wait(b'{"message_id": "torn", "type": \n', 1)
+        assert tracker.load_pending() == 1
+        feed = api.get("/live/feed", headers={"hx-request": "true"}).text
+        refused = re.search(r'<span class="field-error order-refused">(.*?)</span>', feed, re.S)
+        assert refused, feed
+        assert "properties.total: not an amount in yuan" in refused.group(1)
+        assert "¥1,299.00" in refused.group(1)
+        rejects = re.search(r'<p class="hint field-error" id="live-rejects">(.*?)</p>', feed, re.S)
+        assert rejects and "1 — " in rejects.group(1), feed
+        assert str(sqlite_settings.resolved_data_dir / "rejects") in rejects.group(1)

@@ -3,6 +3,7 @@ kill -9 under load after which every acknowledged event is stored exactly once."
 
 from __future__ import annotations
 
+import gzip
 import json
 import signal
 import subprocess
@@ -186,3 +187,85 @@ def test_kill_9_under_load_loses_no_acknowledged_event(tmp_path: Path) -> None:
     assert max(stored.values()) == 1
     assert len(acked) == len(set(acked))
     print(f"kill -9: {len(acked)} acknowledged, {len(stored)} stored, 0 lost, 0 twice")
+
+
+def _bomb(compressed_bytes: int) -> bytes:
+    """A real gzip bomb: gzip members of 32 MB of zeros each (about 1,000:1), one after
+    another as the format allows, until the body has the given size."""
+    member = gzip.compress(bytes(32 * 1024 * 1024), compresslevel=9)
+    return member * max(1, compressed_bytes // len(member))
+
+
+def _peak_rss_kb(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(x for x in status.splitlines() if x.startswith("VmHWM:")).split()[1])
+
+
+def test_gzip_bombs_get_413_fast_in_bounded_memory_while_others_are_served(
+    server: tuple[str, Path, subprocess.Popen[str]],
+) -> None:
+    url, data_dir, proc = server
+    key = write_key(data_dir)
+    big, small = _bomb(1024 * 1024), _bomb(400 * 1024)  # ~1 GB and ~400 MB of zeros inflated
+    assert len(small) < 500 * 1024 < len(big)
+    served: list[float] = []
+    failures: list[object] = []
+    done = threading.Event()
+
+    def others() -> None:  # a shop's ordinary traffic while the bombs land
+        with httpx.Client(base_url=url, auth=(key, ""), timeout=10) as client:
+            n = 0
+            while not done.is_set() and n < 2_000:
+                n += 1
+                started = time.monotonic()
+                body = {"userId": "calm", "event": "E", "messageId": f"calm-{n}"}
+                response = client.post("/v1/track", json=body)
+                served.append(time.monotonic() - started)
+                if response.status_code != 200:
+                    failures.append(response.text)
+
+    before = _peak_rss_kb(proc.pid)
+    thread = threading.Thread(target=others)
+    thread.start()
+    while not served and thread.is_alive():
+        time.sleep(0.01)
+    headers = {"content-encoding": "gzip", "content-type": "application/json"}
+    timings = {}
+    try:
+        with httpx.Client(base_url=url, auth=(key, ""), timeout=30) as client:
+            cases = {
+                "content-length over the limit": big,
+                "bounded stream": small,
+                "chunked, no content-length": iter(
+                    [big[i : i + 65536] for i in range(0, len(big), 65536)]
+                ),
+            }
+            for name, content in cases.items():
+                for _ in range(3):
+                    started = time.monotonic()
+                    try:
+                        response = client.post("/v1/batch", content=content, headers=headers)
+                    except httpx.HTTPError as exc:  # the server may close before reading it all
+                        failures.append((name, repr(exc)))
+                        continue
+                    timings[name] = max(timings.get(name, 0.0), time.monotonic() - started)
+                    assert response.status_code == 413, (name, response.text)
+                    assert response.json()["error"] == {
+                        "code": "too_large",
+                        "message": "the body may not exceed 500 KB",
+                        "field": "body",
+                    }
+                    if not isinstance(content, bytes):
+                        content = iter([big[i : i + 65536] for i in range(0, len(big), 65536)])
+    finally:
+        done.set()
+        thread.join(timeout=30)
+    grown_mb = (_peak_rss_kb(proc.pid) - before) / 1024
+    print(
+        f"bombs: slowest 413 {timings}, peak RSS grew {grown_mb:.1f} MB, "
+        f"{len(served)} other calls, slowest {max(served) * 1000:.0f} ms"
+    )
+    assert failures == []
+    assert max(timings.values()) < 2.0  # was 16 s per 1 MB bomb on the event loop
+    assert grown_mb < 100  # was 1.4 GB
+    assert len(served) >= 2 and max(served) < 2.0

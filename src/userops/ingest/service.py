@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 from sqlalchemy import Engine
+from sqlalchemy import exc as sa_exc
 
 from userops.core.errors import InvalidInput
 from userops.customers import service as customers
@@ -123,18 +124,17 @@ def load_tracked(
     with warehouse.writer() as cur:
         staged = stage(cur, spec, path, "jsonl", {})
         _check(cur, spec, staged, "jsonl")
-        rejects_file = _write_rejects(cur, staged, rejects_dir, spec, now)
-        summary = ImportSummary(
-            rejected=_one(cur, "SELECT count(*) FROM _typed WHERE _reason IS NOT NULL"),
-            rejects_file=str(rejects_file) if rejects_file else None,
-        )
+        summary = ImportSummary()
         cur.execute(
-            "CREATE OR REPLACE TEMP TABLE _good AS SELECT * EXCLUDE (_reason, _rec, _line_no) "
+            "CREATE OR REPLACE TEMP TABLE _good AS SELECT * EXCLUDE (_reason, _line_no) "
             "FROM _typed WHERE _reason IS NULL QUALIFY row_number() OVER (PARTITION BY "
             "message_id ORDER BY _rec) = 1"
         )
+        _apply_tracked_identity(cur, engine, warehouse, summary, path, now)
+        rejects_file = _write_rejects(cur, staged, rejects_dir, spec, now)
+        summary.rejected = _one(cur, "SELECT count(*) FROM _typed WHERE _reason IS NOT NULL")
+        summary.rejects_file = str(rejects_file) if rejects_file else None
         valid = _one(cur, "SELECT count(*) FROM _typed WHERE _reason IS NULL")
-        _apply_identity(cur, engine, warehouse, summary, path, now)
         columns = list(TABLES["events"])
         cols = ", ".join(_q(c) for c in columns)
         cur.execute("BEGIN TRANSACTION")
@@ -151,9 +151,93 @@ def load_tracked(
         except BaseException:
             cur.execute("ROLLBACK")
             raise
-        for temp in ("_stage", "_typed", "_good", "_fresh", "_jrec", "_oev", "_ord", "_items"):
+        for temp in (
+            *("_stage", "_typed", "_good", "_good_all", "_fresh", "_jrec", "_oev"),
+            *("_ord", "_items"),
+        ):
             cur.execute(f"DROP TABLE IF EXISTS {temp}")
     return summary
+
+
+_REFUSALS = (sa_exc.DataError, sa_exc.IntegrityError)
+"""What a ledger answers about one row's values (too long for its column, a NUL byte, a
+constraint): such a row is isolated. Anything else (the ledger down, a missing table) fails
+the whole segment, which the tracker retries and, at worst, sets aside."""
+
+
+def _apply_tracked_identity(
+    cur: duckdb.DuckDBPyConnection,
+    engine: Engine,
+    warehouse: Warehouse,
+    summary: ImportSummary,
+    path: Path,
+    now: datetime,
+) -> None:
+    """:func:`_apply_identity` for a journal segment, where one bad message must not keep the
+    others (acknowledged as durable) out of the warehouse: when the ledger refuses a row, the
+    messages of ``_good`` are bisected, in journal order, until each refused one stands alone;
+    those get their refusal as ``_reason`` in ``_typed`` (so they go to the rejects file and
+    not to the warehouse) and the rest is applied again as a whole, which gives the same
+    profiles as a segment that never held the bad rows (ledger writes are idempotent)."""
+    try:
+        _apply_identity(cur, engine, warehouse, summary, path, now)
+        return
+    except sa_exc.DBAPIError as exc:
+        if _refused_by(exc) is None:
+            raise
+    records = [r[0] for r in cur.execute("SELECT _rec FROM _good ORDER BY _rec").fetchall()]
+    cur.execute("CREATE OR REPLACE TEMP TABLE _good_all AS SELECT * FROM _good")
+    refused: list[tuple[int, str]] = []
+
+    def attempt(part: list[int]) -> None:
+        cur.execute(
+            "CREATE OR REPLACE TEMP TABLE _good AS SELECT * FROM _good_all "
+            "WHERE _rec BETWEEN ? AND ?",
+            [part[0], part[-1]],
+        )
+        try:
+            _apply_identity(cur, engine, warehouse, ImportSummary(), path, now)
+        except sa_exc.DBAPIError as exc:
+            refusal = _refused_by(exc)
+            if refusal is None:
+                raise
+            if len(part) == 1:
+                refused.append((part[0], _refusal(refusal)))
+                return
+            half = len(part) // 2
+            attempt(part[:half])
+            attempt(part[half:])
+
+    half = len(records) // 2
+    for part in (records[:half], records[half:]):
+        if part:
+            attempt(part)
+    cur.executemany("UPDATE _typed SET _reason = ? WHERE _rec = ?", [(r, k) for k, r in refused])
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE _good AS SELECT g.* FROM _good_all g JOIN _typed t "
+        "USING (_rec) WHERE t._reason IS NULL"
+    )
+    _apply_identity(cur, engine, warehouse, summary, path, now)
+
+
+def _refused_by(exc: BaseException) -> sa_exc.DBAPIError | None:
+    """The ledger's refusal of a row behind ``exc`` (a cleanup in the failed transaction may
+    raise a second error on top of it), or None when the ledger failed for another reason."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # a short chain; never loop on a cyclic one
+        if seen is None:
+            break
+        if isinstance(seen, _REFUSALS):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _refusal(exc: sa_exc.DBAPIError) -> str:
+    """The ledger's reason, without the values it may quote (its first line never holds the
+    row's data; PostgreSQL puts a key's value in DETAIL, on the next line)."""
+    first = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ""
+    return f"ledger refused the row: {type(exc.orig).__name__}: {first}"[:300]
 
 
 _ORDER_EVENTS = {
@@ -169,8 +253,9 @@ def _orders_from_events(cur: duckdb.DuckDBPyConnection) -> None:
     transaction). Money: the spec's decimal amounts (``total``/``revenue``, ``discount``,
     ``price``) become integer fen through DECIMAL, never float. The customer is the message's
     user id (or the customer it was merged into), else the customer its anonymous id is linked
-    to; an order with neither is not written (the event is kept). A refunded or cancelled order
-    never goes back to paid."""
+    to; an order with neither is not written (the event is kept), nor is one whose money the
+    API refused (``order_refused`` in the journal line, see ``tracking.rules.order_refusal``).
+    A refunded or cancelled order never goes back to paid."""
     statuses = " ".join(f"WHEN '{e}' THEN '{s}'" for e, s in _ORDER_EVENTS.items())
     names = ", ".join(f"'{e}'" for e in _ORDER_EVENTS)
     cur.execute(
@@ -184,10 +269,13 @@ def _orders_from_events(cur: duckdb.DuckDBPyConnection) -> None:
         " nullif(json_extract_string(e.properties, '$.coupon'), '') AS coupon, "
         "json_extract_string(e.context, '$.campaign.source') AS channel, "
         "json_extract(e.properties, '$.products') AS products "
-        "FROM _fresh e "
+        "FROM _fresh e JOIN _stage s USING (_rec) "
         "LEFT JOIN identities u ON u.kind = 'user_id' AND u.value = e.user_id "
         "LEFT JOIN identities a ON a.kind = 'anonymous_id' AND a.value = e.anonymous_id "
-        f"WHERE e.type = 'track' AND e.event IN ({names})"
+        f"WHERE e.type = 'track' AND e.event IN ({names}) "
+        # the API's money rules (a line that is not JSON is never among _fresh, but DuckDB may
+        # evaluate this before the join has dropped it)
+        "AND json_extract_string(CASE WHEN s._ok THEN s._line END, '$.order_refused') IS NULL"
     )
     cur.execute("DELETE FROM _oev WHERE order_id IS NULL OR order_id = '' OR customer_id IS NULL")
     cur.execute(

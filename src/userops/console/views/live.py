@@ -28,6 +28,7 @@ def _row(seq: int, event: dict[str, Any]) -> dict[str, Any]:
         "timestamp": datetime.fromisoformat(event["timestamp"]),
         "received_at": datetime.fromisoformat(event["received_at"]),
         "key": event.get("write_key", ""),
+        "order_refused": event.get("order_refused"),  # why an order event wrote no order
         "payload": json.dumps(event, ensure_ascii=False, indent=2, sort_keys=True),
     }
 

@@ -7,7 +7,14 @@ commit). A block is never split across segments.
 
 Segments are sealed (closed, a new one opened) on request of the loader; sealed segments are
 immutable. At open, every existing segment counts as sealed and a torn last line (a write the
-crash interrupted, never acknowledged) is cut off. See docs/decisions/0004-tracking-journal.md.
+crash interrupted, never acknowledged) is cut off.
+
+A segment number is never used twice: the journal numbers after the highest segment in *both*
+``journal/`` and ``journal/failed/`` (where the loader sets aside a segment it cannot load), a
+set-aside segment is put back in line under a fresh number (:meth:`Journal.adopt`), and every
+move is a hard link plus unlink, which fails instead of replacing a file already there. A live
+segment can therefore never be moved over, and no acknowledged event can end up in an unlinked
+file. See docs/decisions/0004-tracking-journal.md.
 """
 
 from __future__ import annotations
@@ -34,6 +41,30 @@ def segments(directory: Path) -> list[tuple[int, Path]]:
         if match:
             found.append((int(match.group(1)), path))
     return sorted(found)
+
+
+FAILED = "failed"
+"""The sub-directory of the journal where the loader sets aside segments it cannot load."""
+
+
+def highest_number(directory: Path) -> int:
+    """The highest segment number in ``directory`` and its ``failed/`` folder (0 when none)."""
+    found = [n for n, _ in segments(directory)]
+    if (directory / FAILED).is_dir():
+        found += [n for n, _ in segments(directory / FAILED)]
+    return max(found, default=0)
+
+
+def move_no_clobber(source: Path, target: Path, *, sync: bool = True) -> None:
+    """Move ``source`` to ``target`` without ever replacing ``target``: ``os.link`` refuses an
+    existing name (FileExistsError), unlike ``rename``/``replace``, which would silently drop
+    whatever file held it. Both directories are fsync'd so that the move survives a crash."""
+    os.link(source, target)
+    os.unlink(source)
+    if sync:
+        _fsync_dir(target.parent)
+        if source.parent != target.parent:
+            _fsync_dir(source.parent)
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -85,7 +116,7 @@ class Journal:
         existing = segments(directory)
         for _, path in existing:
             cut_torn_tail(path)
-        self._number = (existing[-1][0] + 1) if existing else 1
+        self._number = highest_number(directory) + 1
         self._fd = self._open_segment(self._number)
         self._bytes = 0
         self._events = 0
@@ -100,7 +131,8 @@ class Journal:
 
     def _open_segment(self, number: int) -> int:
         path = self.directory / segment_name(number)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        # O_EXCL: a live segment is always a new file, never one that already holds events.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         if self.sync:
             _fsync_dir(self.directory)  # the new file's name survives a crash too
         return fd
@@ -167,6 +199,42 @@ class Journal:
                 self._events = 0
             current = self._number
         return [path for number, path in segments(self.directory) if number < current]
+
+    def adopt(self, source: Path) -> Path:
+        """Put a segment from elsewhere (one set aside in ``failed/``) back in line as a sealed
+        segment under a fresh number, the one the live segment has now: the live segment is
+        sealed first if it holds events, then its empty file gives way to ``source`` and the
+        live segment moves on to the next number. Returns the new path."""
+        with self._io:
+            if self._closed:
+                raise RuntimeError("the journal is closed")
+            if self._events:
+                os.close(self._fd)
+                self._number += 1
+                self._fd = self._open_segment(self._number)
+                self._bytes = 0
+                self._events = 0
+            number = self._number
+            target = self.directory / segment_name(number)
+            os.close(self._fd)
+            target.unlink()  # the live segment's file, empty: nothing was written to it
+            move_no_clobber(source, target, sync=self.sync)
+            self._number = number + 1
+            self._fd = self._open_segment(self._number)
+        return target
+
+    def set_aside(self, path: Path) -> Path:
+        """Move a sealed segment into ``failed/`` (keeping its name, which no other segment in
+        either folder has); refuses, with FileExistsError, to replace anything."""
+        with self._io:
+            number = int(_SEGMENT.match(path.name).group(1))  # type: ignore[union-attr]
+            if number >= self._number:
+                raise ValueError(f"{path.name} is not sealed")
+        failed = self.directory / FAILED
+        failed.mkdir(exist_ok=True)
+        target = failed / path.name
+        move_no_clobber(path, target, sync=self.sync)
+        return target
 
     def seal_list(self) -> list[Path]:
         """The sealed segments, without sealing the current one."""

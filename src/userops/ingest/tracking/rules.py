@@ -17,19 +17,51 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import msgspec
+import numpy as np
 import orjson
 
 MAX_EVENT_BYTES = 32 * 1024
 """An event's JSON, as stored, may not exceed 32 KB (the spec's limit)."""
 MAX_BATCH_BYTES = 500 * 1024
-"""A request body, decompressed, may not exceed 500 KB."""
+"""A batch request body (``/v1/batch``, ``/v1/import``), decompressed, may not exceed 500 KB."""
+MAX_CALL_BYTES = 32 * 1024
+"""A single call's body (``/v1/track`` …), decompressed, may not exceed 32 KB (the spec's)."""
 MAX_BATCH_EVENTS = 2_500
 """A batch may hold at most 2,500 events."""
 MAX_MESSAGE_ID = 100
 """``messageId`` must be shorter than 100 characters."""
+MAX_ID = 128
+"""``userId``, ``anonymousId``, ``previousId``, ``groupId``: at most 128 characters (the
+ledger's customer id column)."""
+MAX_DEPTH = 64
+"""``properties``, ``traits``, ``context`` and ``integrations`` may nest objects and arrays at
+most 64 levels deep."""
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+"""``timestamp``, ``originalTimestamp`` and ``sentAt`` (and the clock-corrected time) must lie
+in [1970-01-01, 2200-01-01) UTC: outside, a device clock is broken, and the arithmetic of the
+skew correction could overflow."""
+TRAIT_LIMITS = {
+    ("name",): 200,
+    ("email",): 256,
+    ("phone",): 256,
+    ("address", "city"): 64,
+    ("address", "state"): 64,
+}
+"""Identify traits that become ledger profile fields, and the length of their column
+(customers/models.py): a longer value is refused at the door, not by the ledger later."""
+SIGNUP_SOURCE_LIMIT = 64
+"""A ``Signed Up`` track's ``context.campaign.source`` becomes the profile's signup channel."""
+ORDER_EVENTS = ("Order Completed", "Order Refunded", "Order Cancelled")
+"""Segment e-commerce events that write orders (see ``ingest.service``)."""
+MAX_YUAN = Decimal("9999999999999999.99")
+"""The largest amount an order can hold (DECIMAL(18, 2) yuan; the fen fit a BIGINT)."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_AMOUNT = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
 
 TYPES = ("track", "identify", "page", "screen", "alias", "group")
 _TYPES = frozenset(TYPES)
@@ -60,6 +92,7 @@ class Message(msgspec.Struct):
     previousId: str | int | None = None
     groupId: str | int | None = None
     timestamp: datetime | None = None
+    originalTimestamp: datetime | None = None
     sentAt: datetime | None = None
     properties: msgspec.Raw = _NONE
     traits: msgspec.Raw = _NONE
@@ -91,6 +124,8 @@ class Line(msgspec.Struct, omit_defaults=True):
     context: msgspec.Raw = _NONE
     traits: msgspec.Raw = _NONE
     write_key: str | None = None
+    order_refused: str | None = None
+    """Why an order event writes no order (its money is not an amount); the event is kept."""
 
 
 _MESSAGE = msgspec.json.Decoder(Message)
@@ -145,10 +180,219 @@ def _load(raw: msgspec.Raw) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _id(value: str | int | None) -> str | None:
+def _text(text: str, where: str) -> None:
+    """An id must hold something visible and no control character (NUL breaks the ledger)."""
+    if _CONTROL.search(text):
+        raise MessageError(f"{where}: must not contain control characters (NUL, newline …)", where)
+    if not text.strip():
+        raise MessageError(f"{where}: must not be blank", where)
+
+
+def _id(value: str | int | None, where: str) -> str | None:
+    """An id as text (numbers turned into strings), or None when absent or empty."""
     if value is None or value == "":
         return None
-    return value if isinstance(value, str) else str(value)
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > MAX_ID:
+        raise MessageError(f"{where}: at most {MAX_ID} characters, got {len(text)}", where)
+    _text(text, where)
+    return text
+
+
+def _in_range(moment: datetime | None, where: str) -> datetime | None:
+    moment = _utc(moment)
+    if moment is not None and not EARLIEST <= moment < LATEST:
+        raise MessageError(
+            f"{where}: must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d} UTC, "
+            f"got {moment.isoformat()}",
+            where,
+        )
+    return moment
+
+
+def _event_time(
+    message: Message, where: str, received_at: datetime, skew: timedelta | None
+) -> datetime:
+    """The skew-corrected time of the event, inside the accepted range."""
+    timestamp = _in_range(message.timestamp, f"{where}.timestamp")
+    if timestamp is None:  # RudderStack's SDKs send the device's time as originalTimestamp
+        timestamp = _in_range(message.originalTimestamp, f"{where}.originalTimestamp")
+    sent_at = _in_range(message.sentAt, f"{where}.sentAt")
+    if sent_at is not None:
+        skew = received_at - sent_at
+    if timestamp is None:
+        return received_at
+    if skew is None:
+        return timestamp
+    corrected = timestamp + skew  # both in range: no overflow
+    if not EARLIEST <= corrected < LATEST:
+        raise MessageError(
+            f"{where}.timestamp: corrected for the device clock (sentAt) it falls outside "
+            f"{EARLIEST:%Y-%m-%d} … {LATEST:%Y-%m-%d}",
+            f"{where}.timestamp",
+        )
+    return corrected
+
+
+def _trait_value(traits: dict[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = traits
+    for step in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(step)
+    return value
+
+
+def _check_traits(traits: msgspec.Raw, where: str) -> None:
+    """Traits that become ledger profile fields fit their column and hold no NUL."""
+    values = _load(traits)
+    for path, limit in TRAIT_LIMITS.items():
+        value = _trait_value(values, path)
+        if value is None:
+            continue
+        text = value if isinstance(value, str) else orjson.dumps(value).decode()
+        name = f"{where}.traits.{'.'.join(path)}"
+        if len(text) > limit:
+            raise MessageError(f"{name}: at most {limit} characters, got {len(text)}", name)
+        if "\x00" in text:
+            raise MessageError(f"{name}: must not contain NUL characters", name)
+
+
+def _check_signup_source(context: msgspec.Raw, where: str) -> None:
+    source = _trait_value(_load(context), ("campaign", "source"))
+    if isinstance(source, str) and len(source) > SIGNUP_SOURCE_LIMIT:
+        name = f"{where}.context.campaign.source"
+        raise MessageError(
+            f"{name}: at most {SIGNUP_SOURCE_LIMIT} characters (the signup channel)", name
+        )
+
+
+def _amount_problem(value: Any, name: str) -> str | None:
+    """The file importer's money rule for a yuan amount: a number or a plain decimal string,
+    at most two decimals (fen are never guessed), not negative, not beyond what an order holds."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return f"{name}: not an amount in yuan: {orjson.dumps(value).decode()[:40]}"
+    text = value.strip() if isinstance(value, str) else repr(value)
+    if isinstance(value, int):
+        text = str(value)
+    negative = text.startswith("-")
+    if not _AMOUNT.fullmatch(text.removeprefix("-")):
+        return f"{name}: not an amount in yuan (digits, at most 2 decimals): {text[:40]}"
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        return f"{name}: not an amount in yuan: {text[:40]}"
+    if negative and amount != 0:
+        return f"{name}: must be ≥ 0, got {text[:40]}"
+    if amount > MAX_YUAN:
+        return f"{name}: more than an order can hold ({MAX_YUAN} yuan): {text[:40]}"
+    return None
+
+
+def order_refusal(properties: dict[str, Any]) -> str | None:
+    """Why an order event's money cannot make an order (None when it can): ``total`` /
+    ``revenue``, ``discount`` and each product's ``price`` follow the file importer's rules,
+    and a product's ``quantity`` must be a whole number ≥ 1."""
+    for key in ("total", "revenue", "discount"):
+        problem = _amount_problem(properties.get(key), f"properties.{key}")
+        if problem:
+            return problem
+    products = properties.get("products")
+    if isinstance(products, list):
+        for i, product in enumerate(products):
+            if not isinstance(product, dict):
+                continue
+            problem = _amount_problem(product.get("price"), f"properties.products[{i}].price")
+            if problem:
+                return problem
+            quantity = product.get("quantity")
+            if quantity is not None and (
+                isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1
+            ):
+                return f"properties.products[{i}].quantity: must be a whole number ≥ 1"
+    return None
+
+
+_STRING = re.compile(rb'"((?:[^"\\]|\\.)*)"\s*:\s*$')
+_ESCAPE = re.compile(rb"\\.", re.S)
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"{}[]')
+_STEP = np.zeros(256, dtype=np.int8)
+_STEP[list(b"{[")] = 1
+_STEP[list(b"}]")] = -1
+
+
+def _key_before(body: bytes, start: int) -> str | None:
+    """The object key whose value opens at ``start`` (None when it is an array element)."""
+    found = _STRING.search(body[max(0, start - 512) : start])
+    if not found:
+        return None
+    try:
+        key = orjson.loads(b'"' + found.group(1) + b'"')
+    except orjson.JSONDecodeError:
+        return None
+    return key if isinstance(key, str) else None
+
+
+def _max_depth(body: bytes) -> int:
+    """How deep the body nests, fast: escapes blanked, everything but quotes and brackets
+    dropped (both in C), then brackets between an odd and an even quote ignored (numpy)."""
+    if b"\\" in body:
+        body = _ESCAPE.sub(b"__", body)
+    kept = np.frombuffer(body.translate(None, _NOT_STRUCTURE), dtype=np.uint8)
+    if not len(kept):
+        return 0
+    outside = (np.cumsum(kept == 34, dtype=np.int32) & 1) == 0
+    return int(np.cumsum(_STEP[kept] * outside, dtype=np.int32).max())
+
+
+def _depths(body: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """(depth after each byte, which bytes open a container), brackets in strings ignored."""
+    raw = np.frombuffer(body, dtype=np.uint8)
+    at = np.arange(len(raw))
+    backslash = raw == 92
+    last_plain = np.maximum.accumulate(np.where(backslash, -1, at))
+    quotes = np.flatnonzero(raw == 34)
+    before = np.maximum(quotes - 1, 0)
+    run = np.where(quotes > 0, quotes - 1 - last_plain[before], 0)
+    real = np.zeros(len(raw), dtype=np.int8)
+    real[quotes[run % 2 == 0]] = 1
+    outside = (np.cumsum(real) % 2) == 0
+    opens = ((raw == 123) | (raw == 91)) & outside
+    closes = ((raw == 125) | (raw == 93)) & outside
+    depth = np.cumsum(opens.astype(np.int32) - closes.astype(np.int32))
+    return depth, opens
+
+
+def _nesting_error(body: bytes, call: str) -> MessageError | None:
+    """A field nested deeper than MAX_DEPTH, named like ``batch[3].properties``; checked over
+    the raw body (one vectorised pass) before decoding, so no depth can exhaust the stack."""
+    if body.count(b"{") + body.count(b"[") <= MAX_DEPTH:
+        return None
+    if _max_depth(body) <= MAX_DEPTH + 1:
+        return None  # the common case; otherwise find the field (exact, offsets kept)
+    depth, opens = _depths(body)
+    batch = call in ("batch", "import")
+    for start in np.flatnonzero(opens & (depth == 2)):  # the values of top-level fields
+        end = start + int(np.argmax(depth[start:] < 2)) if (depth[start:] < 2).any() else None
+        region = depth[start:end]
+        key = _key_before(body, int(start))
+        allowed = MAX_DEPTH + (3 if batch and key == "batch" else 1)
+        if int(region.max()) <= allowed:
+            continue
+        deep = int(start) + int(np.argmax(region > allowed))
+        if not batch:
+            where = f"{call}.{key}" if key else call
+        elif key != "batch":
+            where = key or "body"
+        else:
+            messages = np.flatnonzero(opens[start : deep + 1] & (depth[start : deep + 1] == 3))
+            inner = np.flatnonzero(opens[start : deep + 1] & (depth[start : deep + 1] == 4))
+            field_key = _key_before(body, int(start + inner[-1])) if len(inner) else None
+            where = f"batch[{len(messages) - 1}]" + (f".{field_key}" if field_key else "")
+        return MessageError(f"{where}: JSON nested deeper than {MAX_DEPTH} levels", where)
+    return None
 
 
 def _decode_error(exc: msgspec.MsgspecError, call: str) -> MessageError:
@@ -174,8 +418,8 @@ def _line(
     batch_context: bytes | None,
     write_key: str | None,
 ) -> Line:
-    user_id = _id(message.userId)
-    anonymous_id = _id(message.anonymousId)
+    user_id = _id(message.userId, f"{where}.userId")
+    anonymous_id = _id(message.anonymousId, f"{where}.anonymousId")
     if user_id is None and anonymous_id is None:
         raise MessageError(f"{where}.userId: userId or anonymousId is required", f"{where}.userId")
     message_id = message.messageId
@@ -186,10 +430,12 @@ def _line(
             f"{where}.messageId: must be shorter than {MAX_MESSAGE_ID} characters",
             f"{where}.messageId",
         )
+    else:
+        _text(message_id, f"{where}.messageId")
     event = message.event
     if kind == "track" and (not event or not event.strip()):
         raise MessageError(f"{where}.event: required for track", f"{where}.event")
-    previous_id = _id(message.previousId)
+    previous_id = _id(message.previousId, f"{where}.previousId")
     if kind == "alias" and (previous_id is None or user_id is None):
         name = "previousId" if previous_id is None else "userId"
         raise MessageError(f"{where}.{name}: alias needs previousId and userId", f"{where}.{name}")
@@ -205,8 +451,15 @@ def _line(
         inner = _load(context).get("traits")  # RudderStack's SDKs send traits here
         if isinstance(inner, dict):
             traits = msgspec.Raw(orjson.dumps(inner))
+    if kind == "identify" and len(traits):
+        _check_traits(traits, where)
+    if kind == "track" and event == "Signed Up" and len(context):
+        _check_signup_source(context, where)
+    order_refused = None
+    if kind == "track" and event in ORDER_EVENTS and len(properties):
+        order_refused = order_refusal(_load(properties))
     if kind == "group":
-        group_id = _id(message.groupId)
+        group_id = _id(message.groupId, f"{where}.groupId")
         if group_id is None:
             raise MessageError(f"{where}.groupId: required for group", f"{where}.groupId")
         props = _load(properties) if len(properties) else {}
@@ -214,13 +467,7 @@ def _line(
     if kind in ("page", "screen") and name is None and len(properties):
         found = _load(properties).get("name")
         name = found if isinstance(found, str) else None
-    timestamp = _utc(message.timestamp)
-    if message.sentAt is not None:
-        skew = received_at - _utc(message.sentAt)  # type: ignore[operator]
-    if timestamp is None:
-        timestamp = received_at
-    elif skew is not None:
-        timestamp = timestamp + skew
+    timestamp = _event_time(message, where, received_at, skew)
     return Line(
         message_id=message_id,
         type=kind,
@@ -235,6 +482,7 @@ def _line(
         context=context,
         traits=traits,
         write_key=write_key,
+        order_refused=order_refused,
     )
 
 
@@ -245,6 +493,9 @@ def check_call(
     passes or the call is refused with the first broken rule, so nothing of a bad batch is
     stored. ``write_key`` (the key's public prefix) is written into each line."""
     out = Checked()
+    too_deep = _nesting_error(body, call)
+    if too_deep is not None:
+        raise too_deep
     try:
         if call in ("batch", "import"):
             decoded = _BATCH.decode(body)
@@ -256,7 +507,7 @@ def check_call(
                     "batch",
                     len(messages),
                 )
-            sent_at = _utc(decoded.sentAt)
+            sent_at = _in_range(decoded.sentAt, "sentAt")
             batch_context = _object(decoded.context, "context")
             places = [f"batch[{i}]" for i in range(len(messages))]
         else:
@@ -266,6 +517,8 @@ def check_call(
             sent_at, batch_context = None, _NONE
     except msgspec.MsgspecError as exc:
         raise _decode_error(exc, call) from None
+    except RecursionError:  # not reached after the nesting check; kept as the last guard
+        raise MessageError(f"body: JSON nested deeper than {MAX_DEPTH} levels", "body") from None
     skew = None if sent_at is None else received_at - sent_at
     try:
         _check_messages(out, call, messages, places, received_at, skew, batch_context, write_key)

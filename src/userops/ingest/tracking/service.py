@@ -17,6 +17,7 @@ import logging
 import os
 import threading
 import time
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,14 +29,16 @@ from sqlalchemy import Engine
 from userops.core.errors import InvalidInput, UseropsError
 from userops.ingest import service as ingest
 from userops.ingest.tracking import rules
-from userops.ingest.tracking.journal import Journal
+from userops.ingest.tracking.journal import FAILED, Journal, segments
 from userops.ingest.tracking.live import KeyStats, RecentEvents, TokenBucket
 from userops.warehouse import Warehouse
 
 log = logging.getLogger("userops.tracking")
 
 MAX_BATCH_BYTES = rules.MAX_BATCH_BYTES
-"""The largest request body (decompressed) the API accepts."""
+"""The largest batch body (decompressed) the API accepts."""
+MAX_CALL_BYTES = rules.MAX_CALL_BYTES
+"""The largest single-call body (decompressed) the API accepts."""
 
 MAX_ATTEMPTS = 3
 """Failed loads of one segment before the loader sets it aside and goes on."""
@@ -73,6 +76,68 @@ class RateLimited(UseropsError):
         self.retry_after = retry_after
 
 
+class PayloadTooLarge(UseropsError):
+    code = "too_large"
+    status = 413
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the body may not exceed {limit // 1024} KB", field="body")
+
+
+def body_limit(call: str) -> int:
+    """Segment's limits: 500 KB for a batch, 32 KB for a single call (decompressed)."""
+    return MAX_BATCH_BYTES if call in ("batch", "import") else MAX_CALL_BYTES
+
+
+ENCODINGS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+"""Content-Encodings the API inflates, and their zlib window bits (HTTP's deflate is the zlib
+format; a raw deflate stream, which some clients send, is accepted too)."""
+
+
+def _inflate_stream(raw: bytes, wbits: int, limit: int) -> bytes:
+    out = bytearray()
+    data = raw
+    while data:
+        stream = zlib.decompressobj(wbits)
+        while data:
+            out += stream.decompress(data, limit + 1 - len(out))  # never more than the limit
+            if len(out) > limit:
+                raise PayloadTooLarge(limit)
+            data = stream.unconsumed_tail
+            if stream.eof:
+                break
+        if not stream.eof:
+            raise zlib.error("truncated stream")
+        data = stream.unused_data  # gzip allows several members one after another
+    return bytes(out)
+
+
+def inflate(raw: bytes, encoding: str, limit: int) -> bytes:
+    """Decompress a request body in a bounded stream: it stops as soon as the output passes
+    ``limit`` (PayloadTooLarge), so a gzip bomb costs at most ``limit`` bytes of memory and a
+    few milliseconds. CPU-bound: callers on an event loop run it in a thread."""
+    name = encoding.strip().lower()
+    if name in ("", "identity"):
+        if len(raw) > limit:
+            raise PayloadTooLarge(limit)
+        return raw
+    wbits = ENCODINGS.get(name)
+    if wbits is None:
+        raise InvalidInput(
+            f"unsupported Content-Encoding {encoding!r}; use gzip or deflate",
+            field="content-encoding",
+        )
+    try:
+        return _inflate_stream(raw, wbits, limit)
+    except zlib.error:
+        if name == "deflate":
+            try:
+                return _inflate_stream(raw, -zlib.MAX_WBITS, limit)
+            except zlib.error:
+                pass
+    raise InvalidInput(f"the body is not valid {name}", field="content-encoding")
+
+
 @dataclass
 class Accepted:
     accepted: int
@@ -108,6 +173,9 @@ class Tracker:
         self.loaded_events = 0
         self.loaded_duplicates = 0
         self.load_errors = 0
+        self.rejected_events = 0
+        """Events the loader refused (isolated into DATA_DIR/rejects/, the others loaded)."""
+        self.last_rejects_file: str | None = None
         self.set_aside = 0
         self._failures: dict[str, int] = {}
         self.last_error: str | None = None
@@ -210,21 +278,23 @@ class Tracker:
                     self._failures[path.name] = self._failures.get(path.name, 0) + 1
                     if self._failures[path.name] < MAX_ATTEMPTS:
                         raise
-                    failed = self.journal.directory / "failed"
-                    failed.mkdir(exist_ok=True)
-                    path.replace(failed / path.name)
+                    self.journal.set_aside(path)
                     log.exception("set aside %s after %d failed loads", path.name, MAX_ATTEMPTS)
                     self.set_aside += 1
         return loaded
 
     def retry_set_aside(self) -> int:
-        """Put segments set aside by an earlier run back in line (at start)."""
-        failed = self.journal.directory / "failed"
+        """Put segments set aside by an earlier run back in line (at start), each under a fresh
+        segment number (:meth:`Journal.adopt`), so that none can replace a live segment."""
+        failed = self.journal.directory / FAILED
         if not failed.is_dir():
             return 0
         moved = 0
-        for path in sorted(failed.iterdir()):
-            path.replace(self.journal.directory / path.name)
+        for _, path in segments(failed):
+            with self._load_lock:
+                adopted = self.journal.adopt(path)
+                self._failures.pop(path.name, None)
+            log.info("retrying set-aside segment %s as %s", path.name, adopted.name)
             moved += 1
         return moved
 
@@ -242,6 +312,15 @@ class Tracker:
         )
         self.loaded_events += summary.imported
         self.loaded_duplicates += summary.duplicates
+        if summary.rejected:  # kept whole in the rejects file, with the reason per line
+            self.rejected_events += summary.rejected
+            self.last_rejects_file = summary.rejects_file
+            log.warning(
+                "%d event(s) of %s refused by the loader; see %s",
+                summary.rejected,
+                path.name,
+                summary.rejects_file,
+            )
         self._write_checkpoint(path, summary.imported)
         path.unlink()
         return summary.imported
@@ -295,6 +374,8 @@ class Tracker:
             "loaded_events": self.loaded_events,
             "loaded_duplicates": self.loaded_duplicates,
             "load_errors": self.load_errors,
+            "rejected_events": self.rejected_events,
+            "last_rejects_file": self.last_rejects_file,
             "set_aside": self.set_aside,
             "last_error": self.last_error,
             "at": time.time(),
