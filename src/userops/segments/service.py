@@ -18,6 +18,7 @@ from userops.segments.schemas import Preview, SegmentRead, SizePoint
 from userops.segments.tree import Node, parse_rule
 from userops.tags import service as tags
 from userops.warehouse import Warehouse
+from userops.warehouse.files import write_csv, write_parquet
 
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_-")
 
@@ -206,14 +207,12 @@ def export(session: Session, warehouse: Warehouse, name: str, out: Path) -> int:
         raise InvalidInput("export to a .csv or .parquet file", field="out")
     sql = members_sql(session, warehouse, segment.rule)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fmt = "(FORMAT parquet)" if suffix == ".parquet" else "(HEADER)"
-    target = "'" + str(out).replace("'", "''") + "'"
+    write = write_parquet if suffix == ".parquet" else write_csv
     cur = warehouse.cursor(timezone="UTC")  # Ibis-compiled SQL
     try:
-        cur.execute(
-            f"COPY (SELECT customer_id FROM ({sql}) ORDER BY customer_id) TO {target} {fmt}"
-        )
-        return int(cur.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0])
+        # Streamed by pyarrow: the warehouse's DuckDB may not write outside its spool.
+        members = cur.sql(f"SELECT customer_id FROM ({sql}) ORDER BY customer_id")
+        return write(members.to_arrow_reader(100_000), out)
     finally:
         cur.close()
 
