@@ -28,6 +28,7 @@ def import_cdnow(
     warehouse: Warehouse,
     rejects_dir: Path,
     path: Path,
+    encoding: str | None = None,
     progress: Progress = _quiet,
     now: datetime | None = None,
 ) -> dict[str, ImportSummary]:
@@ -41,7 +42,7 @@ def import_cdnow(
     spool = warehouse.spool_dir
     with (
         tempfile.TemporaryDirectory(prefix="cdnow-", dir=spool) as tmp,
-        spooled(path, "csv", spool) as source,
+        spooled(path, "csv", spool, encoding) as source,
     ):
         orders_file = Path(tmp) / "cdnow_orders.csv"
         customers_file = Path(tmp) / "cdnow_customers.csv"
