@@ -36,7 +36,9 @@ def retention(
         hub.warehouse,
         timezone=hub.settings.timezone,
         query=query,
-        members=segments.members_builder(session, query.segment),
+        members=segments.members_builder(
+            session, query.segment, timezone=hub.settings.timezone
+        ),
     ).model_dump(mode="json")
 
 
