@@ -13,6 +13,8 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 from ibis import _
 
+from userops.analytics import rules
+
 _UTC_TIMESTAMP = dt.Timestamp(timezone="UTC")
 _WALL_CLOCK = dt.Timestamp(scale=6)
 
@@ -253,7 +255,10 @@ def retention_cells(starts: ir.Table, returns: ir.Table, *, cumulative: bool) ->
 def profile_values(con: ibis.BaseBackend, column: str) -> ir.Table:
     """(person, value) for a customers column or a key of ``customers.attributes``."""
     c = live_customers(con)
-    value = c[column].cast("string") if column in c.columns else c.attributes[column].str
+    if column in c.columns:
+        value = c[column].cast("string")
+    else:
+        value = c.attributes[rules.attribute_path(column, field="breakdown")].str
     return c.select(person=c.customer_id, value=value)
 
 
@@ -276,7 +281,9 @@ def step_stream(con: ibis.BaseBackend, name: str, filters: dict[str, str]) -> ir
         return orders.select("person", "ts")
     events = event_people(con, (name,))
     for key, value in filters.items():
-        events = events.filter(events.properties[key].str == value)
+        events = events.filter(
+            events.properties[rules.property_path(key, field="step")].str == value
+        )
     return events.select("person", "ts")
 
 

@@ -1,8 +1,11 @@
-"""Pure statistics for the reports (no IO): proportions, z-tests, Holm's correction."""
+"""Pure rules of the reports (no IO): proportions, z-tests, Holm's correction, and which
+names a report may read from JSON (event properties, custom attributes)."""
 
 from __future__ import annotations
 
 import math
+
+from userops.core import names
 
 Z95 = 1.959963984540054
 
@@ -65,3 +68,22 @@ def ratio_ci(
     se = math.sqrt(n * var) / spend
     roi = total / spend - 1
     return roi, roi - z * se, roi + z * se
+
+
+# --------------------------------------------------------------------------------------
+# Names in report queries: funnel step filters and ``attr:KEY`` breakdowns
+# --------------------------------------------------------------------------------------
+
+
+def property_path(name: str, *, field: str) -> str:
+    """The JSON path of an event property named in a report (a funnel step's ``key=value``);
+    a name outside the documented pattern (``core.names``) is a 400 naming ``field``, never a
+    JSON path error from the engine."""
+    names.check_property_name(name, field=field, where=f"{field} property")
+    return names.json_path(name)
+
+
+def attribute_path(name: str, *, field: str) -> str:
+    """The JSON path of a custom attribute named in a report (an ``attr:KEY`` breakdown)."""
+    names.check_attribute_name(name, field=field, where=f"{field} attribute")
+    return names.json_path(name)

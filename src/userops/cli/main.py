@@ -69,6 +69,14 @@ def import_(
         typer.Option("--map", help="Rename a column of the file: SOURCE=TARGET (repeatable)."),
     ] = None,
     fmt: Annotated[str | None, typer.Option("--format", help="csv | parquet | jsonl")] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding",
+            help="Text encoding of a CSV/JSONL file: gb18030, gbk, big5, utf-16, utf-8-sig "
+            "(default: UTF-8, checked).",
+        ),
+    ] = None,
     data_dir: DataDir = None,
     as_json: Json = False,
 ) -> None:
@@ -90,6 +98,7 @@ def import_(
             "path": str(file.expanduser().resolve()),
             "format": fmt,
             "mapping": pairs,
+            "encoding": encoding,
         }
         with StepProgress(enabled=sys.stderr.isatty() or not as_json) as progress:
             result = dispatch.run(settings, "import", params, progress)

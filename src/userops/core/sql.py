@@ -22,3 +22,10 @@ def literal(value: str) -> str:
     if "\x00" in value:
         raise ValueError("an SQL string literal cannot contain NUL")
     return "'" + value.replace("'", "''") + "'"
+
+
+def json_pointer(key: str) -> str:
+    """The JSON pointer (RFC 6901) of the top-level key ``key``: ``/`` + the key with ``~`` and
+    ``/`` escaped. DuckDB reads a pointer key by key, so any key a file holds (dots, quotes,
+    brackets, ``$``) names exactly itself; pass the result through :func:`literal` or bind it."""
+    return "/" + key.replace("~", "~0").replace("/", "~1")

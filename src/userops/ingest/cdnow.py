@@ -15,6 +15,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from userops.core.errors import InvalidInput
+from userops.core.sql import literal
+from userops.ingest.files import spooled
 from userops.ingest.schemas import ImportSummary
 from userops.ingest.service import Progress, _quiet, import_file
 from userops.warehouse import Warehouse
@@ -26,6 +28,7 @@ def import_cdnow(
     warehouse: Warehouse,
     rejects_dir: Path,
     path: Path,
+    encoding: str | None = None,
     progress: Progress = _quiet,
     now: datetime | None = None,
 ) -> dict[str, ImportSummary]:
@@ -34,10 +37,16 @@ def import_cdnow(
         raise InvalidInput(f"no such file: {path}", field="file")
     if path.stat().st_size == 0:
         raise InvalidInput(f"{path.name} is empty: nothing to import", field="file")
-    src = "'" + str(path).replace("'", "''") + "'"
-    with tempfile.TemporaryDirectory(prefix="userops-cdnow-") as tmp:
+    # The input and the two files derived from it live in the warehouse's spool (the one place
+    # its DuckDB may touch files); the derived files are imported like any customer/order file.
+    spool = warehouse.spool_dir
+    with (
+        tempfile.TemporaryDirectory(prefix="cdnow-", dir=spool) as tmp,
+        spooled(path, "csv", spool, encoding) as source,
+    ):
         orders_file = Path(tmp) / "cdnow_orders.csv"
         customers_file = Path(tmp) / "cdnow_customers.csv"
+        src = literal(str(source))
         with warehouse.writer() as cur:
             cur.execute(
                 f"CREATE OR REPLACE TEMP TABLE _cd AS SELECT row_number() OVER () AS line, "
@@ -68,11 +77,11 @@ def import_cdnow(
                 "CASE WHEN well_formed THEN CAST(round(try_cast(dollars AS DECIMAL(18, 2)) * 100)"
                 " AS BIGINT)::VARCHAR ELSE 'malformed line' END AS amount_fen, "
                 "'cdnow' AS channel FROM _cdo ORDER BY line) "
-                f"TO '{orders_file}' (HEADER)"
+                f"TO {literal(str(orders_file))} (HEADER)"
             )
             cur.execute(
                 "COPY (SELECT DISTINCT customer_id FROM _cdo ORDER BY customer_id) "
-                f"TO '{customers_file}' (HEADER)"
+                f"TO {literal(str(customers_file))} (HEADER)"
             )
             cur.execute("DROP TABLE _cd")
             cur.execute("DROP TABLE _cdo")

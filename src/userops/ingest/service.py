@@ -18,14 +18,17 @@ from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 
 from userops.core.errors import InvalidInput
+from userops.core.sql import ident, literal
 from userops.customers import service as customers
 from userops.customers.schemas import PROFILE_FIELDS
+from userops.ingest.files import spooled
 from userops.ingest.models import ImportRun
 from userops.ingest.schemas import ImportSummary
 from userops.ingest.specs import ENTITIES, EntitySpec
 from userops.ingest.staging import Staged, detect_format, stage, typed_expr
 from userops.ledger import unit_of_work
 from userops.warehouse import Warehouse
+from userops.warehouse.files import write_csv
 from userops.warehouse.tables import TABLES
 
 Progress = Callable[[str, int, int | None], None]
@@ -34,10 +37,6 @@ Progress = Callable[[str, int, int | None], None]
 
 def _quiet(_step: str, _done: int, _total: int | None) -> None:
     return None
-
-
-def _q(name: str) -> str:
-    return '"' + name + '"'
 
 
 def import_file(
@@ -49,9 +48,13 @@ def import_file(
     path: Path,
     fmt: str | None = None,
     mapping: dict[str, str] | None = None,
+    encoding: str | None = None,
     progress: Progress = _quiet,
     now: datetime | None = None,
 ) -> ImportSummary:
+    """Import one file of ``entity``. ``encoding`` (``gb18030``, ``gbk``, ``utf-16``,
+    ``utf-8-sig``…) transcodes a text file first; without it a file that is not UTF-8 is refused
+    with the encoding it looks like. The file reaches DuckDB through the warehouse's spool."""
     spec = ENTITIES.get(entity)
     if spec is None:
         raise InvalidInput(
@@ -66,9 +69,9 @@ def import_file(
     now = now or datetime.now(UTC)
     run_id = _journal_start(engine, entity, path, now)
     try:
-        with warehouse.writer() as cur:
+        with spooled(path, fmt, warehouse.spool_dir, encoding) as source, warehouse.writer() as cur:
             progress("read", 0, None)
-            staged = stage(cur, spec, path, fmt, mapping or {})
+            staged = stage(cur, spec, source, fmt, mapping or {})
             if staged.rows == 0 and staged.structural_rejects == 0:
                 raise InvalidInput(f"{path.name} has no rows: nothing to import", field="file")
             progress("read", staged.rows, staged.rows)
@@ -121,8 +124,8 @@ def load_tracked(
     warehouse transaction."""
     spec = ENTITIES["events"]
     now = now or datetime.now(UTC)
-    with warehouse.writer() as cur:
-        staged = stage(cur, spec, path, "jsonl", {})
+    with spooled(path, "jsonl", warehouse.spool_dir) as source, warehouse.writer() as cur:
+        staged = stage(cur, spec, source, "jsonl", {})
         _check(cur, spec, staged, "jsonl")
         summary = ImportSummary()
         cur.execute(
@@ -136,7 +139,7 @@ def load_tracked(
         summary.rejects_file = str(rejects_file) if rejects_file else None
         valid = _one(cur, "SELECT count(*) FROM _typed WHERE _reason IS NULL")
         columns = list(TABLES["events"])
-        cols = ", ".join(_q(c) for c in columns)
+        cols = ", ".join(ident(c) for c in columns)
         cur.execute("BEGIN TRANSACTION")
         try:
             cur.execute(
@@ -256,8 +259,8 @@ def _orders_from_events(cur: duckdb.DuckDBPyConnection) -> None:
     to; an order with neither is not written (the event is kept), nor is one whose money the
     API refused (``order_refused`` in the journal line, see ``tracking.rules.order_refusal``).
     A refunded or cancelled order never goes back to paid."""
-    statuses = " ".join(f"WHEN '{e}' THEN '{s}'" for e, s in _ORDER_EVENTS.items())
-    names = ", ".join(f"'{e}'" for e in _ORDER_EVENTS)
+    statuses = " ".join(f"WHEN {literal(e)} THEN {literal(s)}" for e, s in _ORDER_EVENTS.items())
+    names = ", ".join(literal(e) for e in _ORDER_EVENTS)
     cur.execute(
         "CREATE OR REPLACE TEMP TABLE _oev AS SELECT "
         "json_extract_string(e.properties, '$.order_id') AS order_id, "
@@ -350,8 +353,8 @@ def _check(cur: duckdb.DuckDBPyConnection, spec: EntitySpec, staged: Staged, fmt
             typed, reason = typed_expr(column, stage_types)
             if column.required:
                 reasons.append(
-                    f"CASE WHEN nullif(trim({_q(column.name)}::VARCHAR), '') IS NULL "
-                    f"THEN '{column.name}: required' END"
+                    f"CASE WHEN nullif(trim({ident(column.name)}::VARCHAR), '') IS NULL "
+                    f"THEN {literal(column.name + ': required')} END"
                 )
             if reason:
                 reasons.append(reason)
@@ -363,8 +366,8 @@ def _check(cur: duckdb.DuckDBPyConnection, spec: EntitySpec, staged: Staged, fmt
             )
         else:
             typed = f"NULL::{_SQL_TYPES[column.kind]}"
-        selects.append(f"{typed} AS {_q(column.name)}")
-    selects.extend(_q(extra) for extra in staged.extras)
+        selects.append(f"{typed} AS {ident(column.name)}")
+    selects.extend(ident(extra) for extra in staged.extras)
     reasons.extend(_row_rules(spec, staged))
     reason = f"coalesce({', '.join(reasons)})" if reasons else "NULL::VARCHAR"
     line = f"_rec + {staged.line_offset - 1}"
@@ -379,7 +382,9 @@ def _check(cur: duckdb.DuckDBPyConnection, spec: EntitySpec, staged: Staged, fmt
         raw = (
             "_line"
             if fmt == "jsonl"
-            else "concat_ws('|', " + ", ".join(f"s.{_q(c)}::VARCHAR" for c in staged.columns) + ")"
+            else "concat_ws('|', "
+            + ", ".join(f"s.{ident(c)}::VARCHAR" for c in staged.columns)
+            + ")"
         )
         cur.execute(
             "UPDATE _typed SET message_id = (SELECT 'derived-' || md5(" + raw + ") FROM _stage s "
@@ -395,7 +400,7 @@ def _row_rules(spec: EntitySpec, staged: Staged) -> list[str]:
         if "type" not in present:
             rules.append("'type: required'")
         ids = [c for c in ("user_id", "anonymous_id") if c in present]
-        id_test = " AND ".join(f"nullif(trim({_q(c)}), '') IS NULL" for c in ids) or "true"
+        id_test = " AND ".join(f"nullif(trim({ident(c)}), '') IS NULL" for c in ids) or "true"
         rules.append(f"CASE WHEN {id_test} THEN 'user_id: userId or anonymousId is required' END")
         if "event" in present:
             rules.append(
@@ -440,13 +445,13 @@ def _write_rejects(
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"{spec.name}-{now.strftime('%Y%m%dT%H%M%S%fZ')}.csv"
     raw_cols = [c for c in (*staged.columns, *staged.extras)]
-    raw = ", ".join(f"s.{_q(c)}::VARCHAR AS {_q(c)}" for c in raw_cols)
+    raw = ", ".join(f"s.{ident(c)}::VARCHAR AS {ident(c)}" for c in raw_cols)
     if "_line" in {d[0] for d in cur.execute("SELECT * FROM _stage LIMIT 0").description}:
         raw = "s._line AS record"
     structural = ""
     if staged.structural_rejects:
         nulls = (
-            ", ".join(f"NULL AS {_q(c)}" for c in raw_cols)
+            ", ".join(f"NULL AS {ident(c)}" for c in raw_cols)
             if raw != "s._line AS record"
             else "csv_line"
         )
@@ -455,18 +460,18 @@ def _write_rejects(
             if raw != "s._line AS record"
             else " UNION ALL SELECT line, reason, csv_line AS record FROM _stage_rejects"
         )
-    path_literal = "'" + str(target).replace("'", "''") + "'"
-    cur.execute(
-        f"COPY (SELECT * FROM (SELECT t._line_no AS line, t._reason AS reason, {raw} "
+    result = cur.sql(
+        f"SELECT * FROM (SELECT t._line_no AS line, t._reason AS reason, {raw} "
         f"FROM _typed t JOIN _stage s USING (_rec) WHERE t._reason IS NOT NULL{structural}) "
-        f"ORDER BY line) TO {path_literal} (HEADER, DELIMITER ',')"
+        "ORDER BY line"
     )
+    write_csv(result.to_arrow_reader(20_000), target)
     return target
 
 
 def _keep_last(cur: duckdb.DuckDBPyConnection, spec: EntitySpec, summary: ImportSummary) -> None:
     """``_good``: valid rows, the last one of each key."""
-    keys = ", ".join(_q(k) for k in spec.key)
+    keys = ", ".join(ident(k) for k in spec.key)
     cur.execute(
         "CREATE OR REPLACE TEMP TABLE _good AS SELECT * EXCLUDE (_reason, _rec, _line_no) "
         f"FROM _typed WHERE _reason IS NULL QUALIFY row_number() OVER (PARTITION BY {keys} "
@@ -479,14 +484,14 @@ def _keep_last(cur: duckdb.DuckDBPyConnection, spec: EntitySpec, summary: Import
 def _upsert_warehouse(
     cur: duckdb.DuckDBPyConnection, spec: EntitySpec, summary: ImportSummary
 ) -> None:
-    table = spec.table
-    columns = list(TABLES[table])
-    cols = ", ".join(_q(c) for c in columns)
+    columns = list(TABLES[spec.table])
+    table = ident(spec.table)
+    cols = ", ".join(ident(c) for c in columns)
     defaults = {"discount_fen": "coalesce(discount_fen, 0)"}
-    projected = ", ".join(f"{defaults.get(c, _q(c))} AS {_q(c)}" for c in columns)
-    match = " AND ".join(f"t.{_q(k)} = g.{_q(k)}" for k in spec.key)
+    projected = ", ".join(f"{defaults.get(c, ident(c))} AS {ident(c)}" for c in columns)
+    match = " AND ".join(f"t.{ident(k)} = g.{ident(k)}" for k in spec.key)
     differs = " OR ".join(
-        f"t.{_q(c)}::VARCHAR IS DISTINCT FROM g.{_q(c)}::VARCHAR"
+        f"t.{ident(c)}::VARCHAR IS DISTINCT FROM g.{ident(c)}::VARCHAR"
         for c in columns
         if c not in spec.key
     )
@@ -558,12 +563,12 @@ def _load_customers(
     fields = [f for f in PROFILE_FIELDS if f in staged.columns]
     if staged.extras:
         fields.append("attributes")
-        pairs = ", ".join(f"'{e[len('attr_') :]}', {_q(e)}" for e in staged.extras)
+        pairs = ", ".join(f"{literal(e[len('attr_') :])}, {ident(e)}" for e in staged.extras)
         attrs = f"json_object({pairs})"
     else:
         attrs = "NULL"
     result = cur.sql(
-        f"SELECT * EXCLUDE ({', '.join(_q(e) for e in staged.extras) or '_nothing_'}), "
+        f"SELECT * EXCLUDE ({', '.join(ident(e) for e in staged.extras) or '_nothing_'}), "
         f"{attrs}::VARCHAR AS attributes FROM _good"
         if staged.extras
         else "SELECT * FROM _good"
@@ -677,7 +682,8 @@ def _traits_profiles(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     become profile fields, the others custom ``attributes`` (merged into the stored ones). A
     ``Signed Up`` track sets the signup time (and channel, from ``context.campaign.source``)."""
     picks = ", ".join(
-        f"nullif(json_extract_string(g.traits, '{p}'), '') AS {f}" for f, p in _TRAIT_FIELDS.items()
+        f"nullif(json_extract_string(g.traits, {literal(p)}), '') AS {ident(f)}"
+        for f, p in _TRAIT_FIELDS.items()
     )
     rows = cur.execute(
         f"SELECT g.user_id AS customer_id, {picks}, g.traits::VARCHAR, c.attributes::VARCHAR "

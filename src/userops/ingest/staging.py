@@ -13,6 +13,8 @@ from pathlib import Path
 import duckdb
 
 from userops.core.errors import InvalidInput
+from userops.core.names import ATTRIBUTE_RULE, is_attribute_name
+from userops.core.sql import ident, json_pointer, literal
 from userops.ingest.specs import Column, EntitySpec
 
 FORMATS = {
@@ -42,14 +44,6 @@ def detect_format(path: Path, given: str | None) -> str:
     return fmt
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 @dataclass
 class Staged:
     table: str
@@ -70,7 +64,7 @@ def stage(
     """Load the file into table ``_stage`` with ``_rec`` and one text column per known column."""
     for temp in ("_stage", "_stage_rejects", "_raw", "_lines", "_jrec", "_gaps"):
         cur.execute(f"DROP TABLE IF EXISTS {temp}")
-    src = _lit(str(path))
+    src = literal(str(path))
     line_offset = 1
     structural = 0
     if fmt == "csv":
@@ -118,33 +112,7 @@ def stage(
         raw_columns = [k[0] for k in keys]
         select_from = "_jrec"
 
-    for source in mapping:
-        if source not in raw_columns:
-            raise InvalidInput(
-                f"--map names column {source!r}, which {path.name} does not have; "
-                f"its columns: {', '.join(raw_columns)}",
-                field="map",
-            )
-    known = set(spec.names)
-    present: dict[str, str] = {}  # target -> raw
-    extras: list[str] = []
-    unknown: list[str] = []
-    for raw in raw_columns:
-        target = mapping.get(raw, spec.json_aliases.get(raw, raw) if fmt == "jsonl" else raw)
-        if target in known:
-            present[target] = raw
-        elif spec.extra_prefix and target.startswith(spec.extra_prefix):
-            present[target] = raw
-            extras.append(target)
-        elif fmt != "jsonl" or spec.name != "events":
-            unknown.append(raw)
-    if unknown:
-        hint = f" (or {spec.extra_prefix}<name> for custom attributes)" if spec.extra_prefix else ""
-        raise InvalidInput(
-            f"unknown column(s) {', '.join(map(repr, unknown))} in {path.name}; known columns "
-            f"for {spec.name}: {', '.join(spec.names)}{hint}; rename with --map SOURCE=TARGET",
-            field="columns",
-        )
+    present, extras = resolve_columns(spec, raw_columns, mapping, fmt, path.name)
 
     parts = []
     for target, raw in present.items():
@@ -153,14 +121,14 @@ def stage(
             if (column is not None and column.kind in {"json"}) or (
                 column is not None and column.kind == "list"
             ):
-                expr = f"json_extract(_j, {_lit('$.' + raw)})::VARCHAR"
+                expr = f"json_extract(_j, {literal(json_pointer(raw))})::VARCHAR"
             else:
-                expr = f"json_extract_string(_j, {_lit('$.' + raw)})"
+                expr = f"json_extract_string(_j, {literal(json_pointer(raw))})"
         elif fmt == "parquet" and column is not None and column.kind in {"ts", "list", "date"}:
-            expr = _q(raw)  # keep typed values; the checks below cast as needed
+            expr = ident(raw)  # keep typed values; the checks below cast as needed
         else:
-            expr = f"{_q(raw)}::VARCHAR"
-        parts.append(f"{expr} AS {_q(target)}")
+            expr = f"{ident(raw)}::VARCHAR"
+        parts.append(f"{expr} AS {ident(target)}")
     if fmt == "jsonl":
         parts.append("_line")
         parts.append("_ok")
@@ -195,6 +163,73 @@ def stage(
     )
 
 
+def resolve_columns(
+    spec: EntitySpec, raw_columns: list[str], mapping: dict[str, str], fmt: str, file_name: str
+) -> tuple[dict[str, str], list[str]]:
+    """Which file column feeds which target column: ({target: raw}, custom attribute targets).
+
+    A file's own names are only ever quoted (``core.sql``), so any header is safe to *read*;
+    a name that becomes a custom attribute is also a JSON key of the profile and a name in
+    segment rules, so it must match the attribute pattern (``core.names``). Refused here, before
+    any row is read: a ``--map`` naming a missing column, a ``--map`` target that is no column
+    of the entity, two columns feeding one target, unknown columns and bad attribute names."""
+    for source in mapping:
+        if source not in raw_columns:
+            raise InvalidInput(
+                f"--map names column {source!r}, which {file_name} does not have; "
+                f"its columns: {', '.join(map(repr, raw_columns))}",
+                field="map",
+            )
+    known = set(spec.names)
+    prefix = spec.extra_prefix
+    present: dict[str, str] = {}  # target -> raw
+    extras: list[str] = []
+    unknown: list[str] = []
+    for raw in raw_columns:
+        mapped = raw in mapping
+        target = mapping.get(raw, spec.json_aliases.get(raw, raw) if fmt == "jsonl" else raw)
+        is_extra = bool(prefix) and target not in known and target.startswith(prefix or "")
+        if target not in known and not is_extra:
+            if mapped:
+                raise InvalidInput(
+                    f"--map {raw}={target}: {target!r} is not a column of {spec.name}; known "
+                    f"columns: {', '.join(spec.names)}{_attr_hint(spec)}",
+                    field="map",
+                )
+            if fmt != "jsonl" or spec.name != "events":  # other keys of a Segment message
+                unknown.append(raw)
+            continue
+        if is_extra and not is_attribute_name(target[len(prefix or "") :]):
+            where = f"--map {raw}={target}" if mapped else f"column {raw!r} of {file_name}"
+            raise InvalidInput(
+                f"{where}: {target!r} is not a valid custom attribute name; after "
+                f"{prefix!r} a name takes {ATTRIBUTE_RULE}",
+                field="map" if mapped else "columns",
+            )
+        if target in present:
+            raise InvalidInput(
+                f"columns {present[target]!r} and {raw!r} of {file_name} both become "
+                f"{target!r}; keep one (or --map one of them elsewhere)",
+                field="map" if mapping else "columns",
+            )
+        present[target] = raw
+        if is_extra:
+            extras.append(target)
+    if unknown:
+        raise InvalidInput(
+            f"unknown column(s) {', '.join(map(repr, unknown))} in {file_name}; known columns "
+            f"for {spec.name}: {', '.join(spec.names)}{_attr_hint(spec)}; rename with "
+            "--map SOURCE=TARGET",
+            field="columns",
+        )
+    return present, extras
+
+
+def _attr_hint(spec: EntitySpec) -> str:
+    prefix = spec.extra_prefix
+    return f" (or {prefix}<name> for custom attributes)" if prefix else ""
+
+
 def _one(cur: duckdb.DuckDBPyConnection, sql: str) -> int:
     rows = cur.execute(sql).fetchall()
     return int(rows[0][0]) if rows and rows[0][0] is not None else 0
@@ -206,9 +241,9 @@ def _is_text(stage_types: dict[str, str], name: str) -> bool:
 
 def typed_expr(column: Column, stage_types: dict[str, str]) -> tuple[str, str | None]:
     """(typed expression, reason expression or None) for one present column."""
-    c = _q(column.name)
+    c = ident(column.name)
     raw = f"nullif(trim({c}), '')" if _is_text(stage_types, column.name) else c
-    bad = f"'{column.name}: '"
+    bad = literal(f"{column.name}: ")
     kind = column.kind
     if kind == "text":
         return raw, None
@@ -257,7 +292,7 @@ def typed_expr(column: Column, stage_types: dict[str, str]) -> tuple[str, str | 
         )
         return typed, reason
     if kind == "enum":
-        choices = ", ".join(_lit(v) for v in column.choices)
+        choices = ", ".join(literal(v) for v in column.choices)
         typed = f"lower({raw})"
         reason = (
             f"CASE WHEN {raw} IS NOT NULL AND lower({raw}) NOT IN ({choices}) THEN {bad} || "

@@ -21,7 +21,7 @@ def _tz(hub: Hub) -> str:
 def retention(hub: Hub, params: dict[str, Any], _progress: Progress) -> dict[str, Any]:
     query = analytics.parse(analytics.RetentionQuery, params)
     with unit_of_work(hub.engine) as session:
-        members = segments.members_builder(session, query.segment)
+        members = segments.members_builder(session, query.segment, timezone=_tz(hub))
         result = analytics.retention(hub.warehouse, timezone=_tz(hub), query=query, members=members)
     return result.model_dump(mode="json", exclude_none=False)
 

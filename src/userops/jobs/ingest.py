@@ -24,13 +24,16 @@ def import_file(hub: Hub, params: dict[str, Any], progress: Progress) -> dict[st
         "progress": progress,
     }
     if entity == "cdnow":
-        results = cdnow.import_cdnow(path=Path(params["path"]), **common)
+        results = cdnow.import_cdnow(
+            path=Path(params["path"]), encoding=params.get("encoding"), **common
+        )
         return {name: summary.public() for name, summary in results.items()}
     summary = ingest.import_file(
         entity=entity,
         path=Path(params["path"]),
         fmt=params.get("format"),
         mapping=dict(params.get("mapping") or {}),
+        encoding=params.get("encoding"),
         **common,
     )
     return {_JSON_KEYS.get(entity, entity): summary.public()}

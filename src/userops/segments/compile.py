@@ -8,16 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import ibis
 import ibis.expr.types as ir
 
+from userops.core.clock import as_utc, local_midnight_utc
 from userops.core.errors import InvalidInput
+from userops.core.names import json_path
 from userops.customers import service as customers
 from userops.segments import fields as F
 from userops.segments.tree import (
+    CUSTOM_PREFIX,
     Compare,
     Events,
     Field,
@@ -37,6 +41,7 @@ class Context:
     con: ibis.BaseBackend
     now: datetime
     lookup: Callable[[str], Any]  # saved segment name → parsed rule (raises NotFound)
+    timezone: str  # the shop's: a date typed in a rule is a shop-local day
     people: ir.Table = field(init=False)
     _visiting: set[str] = field(default_factory=set)
 
@@ -95,12 +100,6 @@ def _coerce(value: Any, kind: str, path: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _fail(path, f"needs a number, got {value!r}")
         return value
-    if kind == "timestamp":
-        try:
-            parsed = datetime.fromisoformat(str(value))
-        except ValueError as exc:
-            raise _fail(path, f"needs a date or time (ISO 8601), got {value!r}") from exc
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     if kind == "date":
         try:
             return date.fromisoformat(str(value))
@@ -111,6 +110,69 @@ def _coerce(value: Any, kind: str, path: str) -> Any:
             raise _fail(path, f"needs true or false, got {value!r}")
         return value
     return str(value)
+
+
+@dataclass(frozen=True)
+class _Span:
+    """What a typed date or time covers, in UTC: a day is [low, high); an instant is low = high,
+    inclusive."""
+
+    low: datetime
+    high: datetime
+    is_day: bool
+
+    def below_high(self, column: ir.Value) -> ir.BooleanValue:
+        return column < self.high if self.is_day else column <= self.high
+
+
+def _span(value: Any, tz: ZoneInfo, path: str) -> _Span:
+    """A rule's date (``2026-03-01``: that shop-local day) or time (no offset: shop-local; with
+    an offset or ``Z``: that instant), as everywhere else in userops."""
+    text = value if isinstance(value, str) else None
+    if text is not None and len(text) == 10:
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            day = None
+        if day is not None:
+            start = local_midnight_utc(day, tz)
+            return _Span(start, local_midnight_utc(day + timedelta(days=1), tz), True)
+    try:
+        parsed = datetime.fromisoformat(text or "")
+    except ValueError as exc:
+        raise _fail(path, f"needs a date (YYYY-MM-DD) or time (ISO 8601), got {value!r}") from exc
+    moment = as_utc(parsed, tz)
+    return _Span(moment, moment, False)
+
+
+def _moment(column: ir.Value, test: Compare, tz: ZoneInfo, path: str) -> ir.BooleanValue:
+    """A timestamp field against typed dates or times: ``eq "2026-03-01"`` is any time of that
+    shop-local day, ``lte`` it includes the whole day, ``gt`` it starts the next day."""
+    op, value = test.op, test.value
+    if op in {"is_null", "not_null", "contains"}:
+        return _apply(column, test, "timestamp", path)
+    if op in {"gt", "gte", "lt", "lte", "eq", "ne"}:
+        span = _span(value, tz, path)
+        within = (column >= span.low) & span.below_high(column)
+        match op:
+            case "gt":
+                return column >= span.high if span.is_day else column > span.high
+            case "gte":
+                return column >= span.low
+            case "lt":
+                return column < span.low
+            case "lte":
+                return span.below_high(column)
+            case "eq":
+                return within
+            case _:
+                return ~within | column.isnull()
+    if op == "between":
+        low, high = _span(value[0], tz, path), _span(value[1], tz, path)
+        return (column >= low.low) & high.below_high(column)
+    spans = [_span(v, tz, path) for v in value]
+    hit = ibis.or_(*((column >= s.low) & s.below_high(column) for s in spans))
+    return hit if op == "in" else ~hit | column.isnull()
 
 
 def _apply(column: ir.Value, test: Compare, kind: str, path: str) -> ir.BooleanValue:
@@ -127,6 +189,8 @@ def _apply(column: ir.Value, test: Compare, kind: str, path: str) -> ir.BooleanV
         if kind != "string":
             raise _fail(path, "'contains' is for text and lists")
         return column.contains(str(value))
+    if kind == "timestamp":  # compared through _moment, which knows the shop's day
+        raise _fail(path, "cannot compile a time comparison here")
     value = _coerce(value, kind, path)
     if op in {"gt", "gte", "lt", "lte", "between"} and kind in {"string", "boolean"}:
         raise _fail(path, f"operator {op!r} needs a number or a date field")
@@ -172,9 +236,9 @@ def _holds_for_zero(test: Compare) -> bool:
 
 def _attr(node: Field, ctx: Context) -> ir.BooleanValue:
     people = ctx.people
-    if node.name.startswith("attributes."):
-        key = node.name.split(".", 1)[1]
-        column = people.attributes.cast("json")[key].str
+    if node.name.startswith(CUSTOM_PREFIX):
+        key = node.name[len(CUSTOM_PREFIX) :]  # checked by the parser (core.names)
+        column = people.attributes.cast("json")[json_path(key)].str
         return _apply(column, node.test, "string", node.path)
     kind = F.ATTR_FIELDS.get(node.name)
     if kind is None:
@@ -183,6 +247,8 @@ def _attr(node: Field, ctx: Context) -> ir.BooleanValue:
             f"unknown attribute {node.name!r}; known: "
             f"{', '.join(F.ATTR_FIELDS)}, attributes.<custom>",
         )
+    if kind == "timestamp":
+        return _moment(people[node.name], node.test, ZoneInfo(ctx.timezone), node.path)
     return _apply(people[node.name], node.test, kind, node.path)
 
 
@@ -218,7 +284,11 @@ def _numbers(
     if table not in TABLES:
         raise _fail(node.path, f"no table {table!r} in this version of userops")
     source = ctx.con.table(table)
-    hit = source.filter(_apply(source[node.name], node.test, kind, node.path))
+    if kind == "timestamp":
+        test = _moment(source[node.name], node.test, ZoneInfo(ctx.timezone), node.path)
+    else:
+        test = _apply(source[node.name], node.test, kind, node.path)
+    hit = source.filter(test)
     return ids.isin(hit.customer_id)
 
 
@@ -259,7 +329,7 @@ def _events(node: Events, ctx: Context, ids: ir.Column) -> ir.BooleanValue:
     rows = _event_rows(ctx, node.event, node.within_days)
     for i, prop in enumerate(node.where):
         path = f"{node.path}.where[{i}]" if node.path else f"where[{i}]"
-        raw = rows.properties.cast("json")[prop.name]
+        raw = rows.properties.cast("json")[json_path(prop.name)]  # checked by the parser
         is_number = isinstance(prop.test.value, (int, float)) and not isinstance(
             prop.test.value, bool
         )

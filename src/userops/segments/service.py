@@ -18,6 +18,7 @@ from userops.segments.schemas import Preview, SegmentRead, SizePoint
 from userops.segments.tree import Node, parse_rule
 from userops.tags import service as tags
 from userops.warehouse import Warehouse
+from userops.warehouse.files import write_csv, write_parquet
 
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_-")
 
@@ -50,7 +51,7 @@ def validate(session: Session, warehouse: Warehouse, rule: Any, *, name: str | N
     con = warehouse.ibis()
     try:
         draft = (name, rule) if name else None
-        ctx = compiler.Context(con, datetime.now(UTC), _lookup(session, draft))
+        ctx = compiler.Context(con, datetime.now(UTC), _lookup(session, draft), warehouse.timezone)
         if name:
             ctx._visiting.add(name)
         ibis.to_sql(compiler.members(node, ctx), dialect="duckdb")
@@ -144,24 +145,30 @@ def delete(session: Session, warehouse: Warehouse, name: str) -> None:
 
 
 def members_table(
-    session: Session, con: ibis.BaseBackend, name: str, *, now: datetime | None = None
+    session: Session,
+    con: ibis.BaseBackend,
+    name: str,
+    *,
+    timezone: str,
+    now: datetime | None = None,
 ) -> ibis.Table:
     """The saved segment's members as an Ibis table (``customer_id``) on ``con``, for other
-    domains' queries (a retention report restricted to a segment)."""
+    domains' queries (a retention report restricted to a segment). ``timezone``: the shop's,
+    which gives the dates typed in the rule their day."""
     rule = get(session, name).rule
-    ctx = compiler.Context(con, now or datetime.now(UTC), _lookup(session))
+    ctx = compiler.Context(con, now or datetime.now(UTC), _lookup(session), timezone)
     return compiler.members(parse_rule(rule), ctx)
 
 
 def members_builder(
-    session: Session, name: str | None
+    session: Session, name: str | None, *, timezone: str
 ) -> Callable[[ibis.BaseBackend], ibis.Table] | None:
     """For reports restricted to a saved segment: a function building its members on the
     report's backend (None without a name). An unknown name is refused at once."""
     if not name:
         return None
     get(session, name)
-    return lambda con: members_table(session, con, name)
+    return lambda con: members_table(session, con, name, timezone=timezone)
 
 
 def members_sql(
@@ -171,7 +178,7 @@ def members_sql(
     node = parse_rule(rule)
     con = warehouse.ibis()
     try:
-        ctx = compiler.Context(con, now or datetime.now(UTC), _lookup(session))
+        ctx = compiler.Context(con, now or datetime.now(UTC), _lookup(session), warehouse.timezone)
         return str(ibis.to_sql(compiler.members(node, ctx), dialect="duckdb"))
     finally:
         con.disconnect()
@@ -206,14 +213,12 @@ def export(session: Session, warehouse: Warehouse, name: str, out: Path) -> int:
         raise InvalidInput("export to a .csv or .parquet file", field="out")
     sql = members_sql(session, warehouse, segment.rule)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fmt = "(FORMAT parquet)" if suffix == ".parquet" else "(HEADER)"
-    target = "'" + str(out).replace("'", "''") + "'"
+    write = write_parquet if suffix == ".parquet" else write_csv
     cur = warehouse.cursor(timezone="UTC")  # Ibis-compiled SQL
     try:
-        cur.execute(
-            f"COPY (SELECT customer_id FROM ({sql}) ORDER BY customer_id) TO {target} {fmt}"
-        )
-        return int(cur.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0])
+        # Streamed by pyarrow: the warehouse's DuckDB may not write outside its spool.
+        members = cur.sql(f"SELECT customer_id FROM ({sql}) ORDER BY customer_id")
+        return write(members.to_arrow_reader(100_000), out)
     finally:
         cur.close()
 

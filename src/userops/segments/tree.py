@@ -6,9 +6,11 @@ docs/segments.md and the JSON Schema in docs/segment-rule.schema.json).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from userops.core import names
 from userops.core.errors import InvalidInput
 
 OPERATORS = (
@@ -38,6 +40,8 @@ CONDITION_KEYS = (
     "segment",
 )
 ORDER_METRICS = ("count", "sum_fen", "aov_fen", "days_since_last")
+CUSTOM_PREFIX = "attributes."
+"""``{"attr": "attributes.<key>"}`` tests a custom attribute."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,15 @@ def _fail(path: str, message: str, field_name: str = "rule") -> InvalidInput:
     return InvalidInput(f"{path or 'rule'}: {message}", field=field_name)
 
 
+def _check_name(name: str, path: str, key: str, valid: Callable[[str], bool]) -> None:
+    """A custom attribute or event property name must match the documented pattern: it becomes
+    a JSON path in the query, where quotes, backslashes, dots or ``*`` have a meaning."""
+    if not valid(name):
+        rule = names.ATTRIBUTE_RULE if key == "attr" else names.PROPERTY_RULE
+        what = "a custom attribute name" if key == "attr" else "a property name"
+        raise _fail(path, f"{key} {name!r}: {what} takes {rule}")
+
+
 def _compare(raw: dict[str, Any], path: str, *, value_key: str = "value") -> Compare:
     op = raw.get("op", "eq")
     if not isinstance(op, str):
@@ -175,6 +188,8 @@ def parse(raw: Any, path: str = "") -> Node:
     name = raw[key]
     if not isinstance(name, str) or not name:
         raise _fail(path, f"{key!r} must name what it tests")
+    if key == "attr" and name.startswith(CUSTOM_PREFIX):
+        _check_name(name[len(CUSTOM_PREFIX) :], path, "attr", names.is_attribute_name)
     if key in {"attr", "tag", "rfm", "score"}:
         return Field(key, name, _compare(raw, path), path)
     if key == "orders":
@@ -192,6 +207,7 @@ def parse(raw: Any, path: str = "") -> Node:
             sub = f"{path}.where[{i}]" if path else f"where[{i}]"
             if not isinstance(item, dict) or not isinstance(item.get("property"), str):
                 raise _fail(sub, "a filter needs 'property', 'op' and 'value'")
+            _check_name(item["property"], sub, "property", names.is_property_name)
             filters.append(PropertyFilter(item["property"], _compare(item, sub)))
         test = _compare({"op": raw.get("op", "gte"), "value": raw.get("value", 1)}, path)
         return Events(

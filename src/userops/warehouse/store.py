@@ -1,7 +1,13 @@
-"""One DuckDB database per data dir, owned by one process at a time (see docs/decisions/0001)."""
+"""One DuckDB database per data dir, owned by one process at a time (see docs/decisions/0001).
+
+The connection runs with DuckDB's external access disabled (docs/decisions/0009): SQL on it can
+read and write its own tables, and files only in ``spool_dir``, where the importers place the
+files they read. The configuration is locked, except the per-cursor settings that the code and
+Ibis change (``SETTABLE``), so no statement can turn file access back on."""
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,10 +16,16 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from userops.core.sql import ident, literal
 from userops.warehouse.tables import TABLES, create_statements
 
 if TYPE_CHECKING:
     import ibis.backends.duckdb
+
+
+SETTABLE = ("TimeZone", "python_enable_replacements")
+"""Settings that stay changeable after the lock: the session time zone (shop zone or UTC per
+cursor) and the replacement-scan switch Ibis turns off on every connection it wraps."""
 
 
 class Warehouse:
@@ -22,6 +34,12 @@ class Warehouse:
     def __init__(self, path: Path, *, timezone: str, memory_limit: str | None = None) -> None:
         self.path = path
         self.timezone = timezone
+        self.spool_dir = path.parent / "imports"
+        """The one directory DuckDB may read and write files in (see ``ingest.files``)."""
+        # What a crashed import left (copies of user files): the owner's lock is held, so
+        # nothing else uses the spool now.
+        shutil.rmtree(self.spool_dir, ignore_errors=True)
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
         config: dict[str, str] = {"temp_directory": str(path.parent / "duckdb-spill")}
         if memory_limit:
             config["memory_limit"] = memory_limit
@@ -32,16 +50,28 @@ class Warehouse:
         (the recommendation index): the one place for such caches, so none outlives the
         warehouse it came from. Keys are ``"<domain>.<name>"``."""
         self.derived_lock = threading.Lock()
-        self._con.execute(f"SET TimeZone = '{timezone}'")
+        self._con.execute(f"SET TimeZone = {literal(timezone)}")
         for statement in create_statements():
             self._con.execute(statement)
+        self._confine()
+
+    def _confine(self) -> None:
+        """External access off, the spool allowed, the configuration locked (in that order:
+        DuckDB takes allowed directories only before access is disabled)."""
+        spool = literal(str(self.spool_dir) + "/")
+        self._con.execute(f"SET allowed_directories = [{spool}]")
+        self._con.execute("SET enable_external_access = false")
+        self._con.execute("SET autoinstall_known_extensions = false")
+        settable = ", ".join(literal(name) for name in SETTABLE)
+        self._con.execute(f"SET allowed_configs = [{settable}]")
+        self._con.execute("SET lock_configuration = true")
 
     def cursor(self, *, timezone: str | None = None) -> duckdb.DuckDBPyConnection:
         """A connection for the calling thread (DuckDB connections are not thread-safe), in the
         shop timezone. SQL compiled by Ibis must run with ``timezone="UTC"``: Ibis casts
         TIMESTAMPTZ to TIMESTAMP in places (``epoch_seconds``), which reads the session zone."""
         cur = self._con.cursor()
-        cur.execute(f"SET TimeZone = '{timezone or self.timezone}'")
+        cur.execute(f"SET TimeZone = {literal(timezone or self.timezone)}")
         return cur
 
     @contextmanager
@@ -81,7 +111,7 @@ class Warehouse:
             raise KeyError(table)
         cur = self.cursor()
         try:
-            row = cur.execute(f"SELECT count(*) FROM {table}").fetchall()
+            row = cur.execute(f"SELECT count(*) FROM {ident(table)}").fetchall()
         finally:
             cur.close()
         return int(row[0][0]) if row else 0
