@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     admin_password: str | None = None
     """Password of the first admin, created at first start; printed once when not given."""
 
+    erasure_key: str | None = None
+    """Keys the hashes of erased people's ids (docs/privacy.md). Default: a random key kept in
+    ``<data_dir>/erasure_key``; give the same key to every server of one shop."""
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

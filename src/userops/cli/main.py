@@ -10,6 +10,7 @@ import typer
 
 from userops.cli import dispatch
 from userops.cli.common import DataDir, Json, fail, settings_for
+from userops.cli.customers import customers_app
 from userops.cli.output import StepProgress, out, print_json
 from userops.cli.predict import predict_app
 from userops.cli.recommend import recommend_app
@@ -31,6 +32,7 @@ app.add_typer(predict_app, name="predict")
 app.add_typer(recommend_app, name="recommend")
 app.add_typer(tags_app, name="tags")
 app.add_typer(segment_app, name="segment")
+app.add_typer(customers_app, name="customers")
 
 ENTITY_NAMES = ("customers", "orders", "order-items", "events", "spend", "cdnow")
 

@@ -17,6 +17,7 @@ import duckdb
 from sqlalchemy import Engine
 
 from userops.core.errors import InvalidInput
+from userops.customers import consent, suppression
 from userops.customers import service as customers
 from userops.customers.schemas import PROFILE_FIELDS
 from userops.ingest.models import ImportRun
@@ -80,6 +81,9 @@ def import_file(
                 rejects_file=str(rejects_file) if rejects_file else None,
             )
             _keep_last(cur, spec, summary)
+            summary.suppressed = suppression.drop_suppressed(
+                cur, engine, warehouse.path.parent, spec.name
+            )
             progress("check", staged.rows, staged.rows)
             progress("write", 0, None)
             if spec.table == "customers":
@@ -133,7 +137,10 @@ def load_tracked(
             "FROM _typed WHERE _reason IS NULL QUALIFY row_number() OVER (PARTITION BY "
             "message_id ORDER BY _rec) = 1"
         )
-        valid = _one(cur, "SELECT count(*) FROM _typed WHERE _reason IS NULL")
+        summary.suppressed = suppression.drop_suppressed(
+            cur, engine, warehouse.path.parent, "events"
+        )
+        valid = _one(cur, "SELECT count(*) FROM _typed WHERE _reason IS NULL") - summary.suppressed
         _apply_identity(cur, engine, warehouse, summary, path, now)
         columns = list(TABLES["events"])
         cols = ", ".join(_q(c) for c in columns)
@@ -530,7 +537,8 @@ def _apply_identity(
         "AND user_id IS NOT NULL ORDER BY timestamp"
     ).fetchall()
     traits = _traits_profiles(cur)
-    if not (links or aliases or traits):
+    consents = consent.from_events(cur)
+    if not (links or aliases or traits or consents):
         return
     changed: set[str] = set()
     with unit_of_work(engine) as session:
@@ -561,6 +569,7 @@ def _apply_identity(
                 session, traits, fields=fields, partial=True, source=source, now=now
             )
             changed |= new | updated
+        changed |= consent.apply_tracked(session, consents)
     with unit_of_work(engine) as session:
         if changed:
             customers.mirror(session, warehouse, sorted(changed))
@@ -580,8 +589,9 @@ _TRAIT_FIELDS = {
 }
 
 
-_MAPPED_TRAITS = {"name", "email", "phone", "gender", "birthday", "address", "createdAt"}
-"""Reserved traits that map to profile fields; every other trait is a custom attribute."""
+_MAPPED_TRAITS = {"name", "email", "phone", "gender", "birthday", "address", "createdAt", "consent"}
+"""Reserved traits that map to profile fields (``consent`` to consent records); every other
+trait is a custom attribute."""
 
 
 def _traits_profiles(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
