@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     (a reverse proxy on the same machine by default). Set as JSON:
     ``USEROPS_TRUSTED_PROXIES='["10.0.0.5"]'``. Headers from any other peer are ignored."""
 
+    erasure_key: str | None = None
+    """Keys the hashes of erased people's ids (docs/privacy.md). Default: a random key kept in
+    ``<data_dir>/erasure_key``; give the same key to every server of one shop."""
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

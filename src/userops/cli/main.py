@@ -37,6 +37,10 @@ SUB_APPS = {
         "The customer system (客户体系): computed and manual tags.",
     ),
     "segment": ("userops.cli.tags:segment_app", "Segments (分群): saved rules over customers."),
+    "customers": (
+        "userops.cli.customers:customers_app",
+        "Customers: erase a person (PIPL/GDPR), record consent.",
+    ),
 }
 
 

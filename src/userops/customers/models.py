@@ -114,3 +114,30 @@ class Merge(LedgerBase):
     reason: Mapped[str] = mapped_column(String(32))  # identify | alias
     message_id: Mapped[str | None] = mapped_column(String(200))
     merged_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Suppression(LedgerBase):
+    """A keyed hash (HMAC-SHA256) of one id or contact point of an erased person. Re-ingest of
+    a suppressed id is refused and a suppressed phone or email is not stored again; the row
+    itself holds no personal data (see docs/privacy.md)."""
+
+    __tablename__ = "suppressions"
+    __table_args__ = (UniqueConstraint("kind", "digest"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))  # id | phone | email | wechat_openid | …
+    digest: Mapped[str] = mapped_column(String(64))
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Erasure(LedgerBase):
+    """Audit of one erasure: who asked, when, the keyed hash of the customer id, and how many
+    rows each store lost (counts only, no personal data)."""
+
+    __tablename__ = "erasures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subject_digest: Mapped[str] = mapped_column(String(64), index=True)
+    requested_by: Mapped[str] = mapped_column(String(200))
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    removed: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)

@@ -3,6 +3,8 @@ so segments can ask "reachable by SMS" in the same query as everything else."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -50,3 +52,49 @@ def mirror_reach(session: Session, warehouse: Warehouse) -> int:
         cur.unregister("_contacts")
         cur.unregister("_consents")
     return int(written)
+
+
+def mirror_reach_for(session: Session, warehouse: Warehouse, customer_ids: Sequence[str]) -> None:
+    """Refresh ``customer_reach`` for these customers only, right after their contact points or
+    consent changed, so that a segment's ``reachable`` condition sees a withdrawal at once (not
+    at the next tags refresh)."""
+    ids = list(dict.fromkeys(customer_ids))
+    kind_to_channel = {kind: channel for channel, kind in CONSENT_CHANNELS.items()}
+    for start in range(0, len(ids), 2000):
+        part = ids[start : start + 2000]
+        contacts = session.execute(
+            sa.select(ContactPoint.customer_id, ContactPoint.kind).where(
+                ContactPoint.customer_id.in_(part), ContactPoint.kind.in_(list(kind_to_channel))
+            )
+        ).all()
+        consents = session.execute(
+            sa.select(Consent.customer_id, Consent.channel, Consent.status).where(
+                Consent.customer_id.in_(part)
+            )
+        ).all()
+        reach: dict[tuple[str, str], list[object]] = {}
+        for customer_id, kind in contacts:
+            reach[(customer_id, kind_to_channel[kind])] = [True, None]
+        for customer_id, channel, status in consents:
+            reach.setdefault((customer_id, channel), [False, None])[1] = status
+        table = pa.table(
+            {
+                "customer_id": pa.array([k[0] for k in reach], pa.string()),
+                "channel": pa.array([k[1] for k in reach], pa.string()),
+                "has_contact": pa.array([v[0] for v in reach.values()], pa.bool_()),
+                "consent": pa.array([v[1] for v in reach.values()], pa.string()),
+            }
+        )
+        gone = pa.table({"customer_id": pa.array(part, pa.string())})
+        with warehouse.write() as cur:
+            cur.register("_gone", gone)
+            cur.register("_reach", table)
+            cur.execute(
+                "DELETE FROM customer_reach WHERE customer_id IN (SELECT customer_id FROM _gone)"
+            )
+            cur.execute(
+                "INSERT INTO customer_reach SELECT customer_id, channel, has_contact, consent "
+                "FROM _reach"
+            )
+            cur.unregister("_gone")
+            cur.unregister("_reach")

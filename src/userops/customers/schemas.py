@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 PROFILE_FIELDS: tuple[str, ...] = (
     "name",
@@ -143,3 +143,32 @@ class Customer360(BaseModel):
     totals: OrderTotals
     recent_orders: list[OrderRead]
     recent_events: list[EventRead]
+
+
+class ConsentWrite(BaseModel):
+    """``POST /api/v1/customers/{id}/consents``: one grant or withdrawal."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: str = Field(description="sms | email | wechat | push | weibo", max_length=32)
+    status: str = Field(description="granted | withdrawn", max_length=16)
+    source: str = Field(
+        description="Where it was given or withdrawn (a form, a call, an unsubscribe link)",
+        max_length=200,
+    )
+    at: datetime | None = Field(
+        default=None, description="When (ISO 8601 with an offset); default: now"
+    )
+
+
+class ConsentChanged(BaseModel):
+    customer_id: str
+    consents: list[ConsentRead]
+
+
+class ErasureResult(BaseModel):
+    erased: bool
+    subject: str
+    """The keyed hash under which the person is suppressed (no personal data)."""
+    erased_at: datetime
+    removed: dict[str, int]

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from userops.core.errors import NotFound
-from userops.customers import bulk, queries
+from userops.customers import bulk, queries, reach
 from userops.customers.models import Consent, ContactPoint, Customer, Identity, Merge
 from userops.customers.schemas import (
     CONTACT_KINDS,
@@ -96,7 +96,9 @@ assert list(_MIRROR_SCHEMA.names) == list(TABLES["customers"])
 
 
 def mirror(session: Session, warehouse: Warehouse, customer_ids: Sequence[str]) -> None:
-    """Copy the analytic profile fields of these customers from the ledger to the warehouse."""
+    """Copy the analytic profile fields of these customers from the ledger to the warehouse,
+    and their reachability (contact points and consent) to ``customer_reach``, so that segments
+    see a change of consent as soon as the operation that made it returns."""
     ids = list(dict.fromkeys(customer_ids))
     columns = [Customer.__table__.c[name] for name in ("customer_id", *MIRRORED_FIELDS)]
     columns += [Customer.placeholder, Customer.merged_into]
@@ -128,6 +130,7 @@ def mirror(session: Session, warehouse: Warehouse, customer_ids: Sequence[str]) 
             cur.execute("INSERT INTO customers SELECT * FROM _mirror")
             cur.unregister("_gone")
             cur.unregister("_mirror")
+    reach.mirror_reach_for(session, warehouse, ids)
 
 
 def mirror_placeholders(warehouse: Warehouse, customer_ids: Sequence[str]) -> None:

@@ -12,6 +12,8 @@ class ImportSummary(BaseModel):
     duplicates: int = 0
     rejects_file: str | None = None
     customers_created: int = 0
+    suppressed: int = 0
+    """Rows refused because they name an erased person (not stored, not in the rejects file)."""
 
     def public(self) -> dict[str, int | str | None]:
         """The documented ``--json`` shape, plus the counts that explain it."""

@@ -19,6 +19,7 @@ from sqlalchemy import exc as sa_exc
 
 from userops.core.errors import InvalidInput
 from userops.core.sql import ident, literal
+from userops.customers import consent, suppression
 from userops.customers import service as customers
 from userops.customers.schemas import PROFILE_FIELDS
 from userops.ingest.files import spooled
@@ -84,6 +85,9 @@ def import_file(
                 rejects_file=str(rejects_file) if rejects_file else None,
             )
             _keep_last(cur, spec, summary)
+            summary.suppressed = suppression.drop_suppressed(
+                cur, engine, warehouse.path.parent, spec.name
+            )
             progress("check", staged.rows, staged.rows)
             progress("write", 0, None)
             if spec.table == "customers":
@@ -133,11 +137,14 @@ def load_tracked(
             "FROM _typed WHERE _reason IS NULL QUALIFY row_number() OVER (PARTITION BY "
             "message_id ORDER BY _rec) = 1"
         )
+        summary.suppressed = suppression.drop_suppressed(
+            cur, engine, warehouse.path.parent, "events"
+        )
         _apply_tracked_identity(cur, engine, warehouse, summary, path, now)
         rejects_file = _write_rejects(cur, staged, rejects_dir, spec, now)
         summary.rejected = _one(cur, "SELECT count(*) FROM _typed WHERE _reason IS NOT NULL")
         summary.rejects_file = str(rejects_file) if rejects_file else None
-        valid = _one(cur, "SELECT count(*) FROM _typed WHERE _reason IS NULL")
+        valid = _one(cur, "SELECT count(*) FROM _typed WHERE _reason IS NULL") - summary.suppressed
         columns = list(TABLES["events"])
         cols = ", ".join(ident(c) for c in columns)
         cur.execute("BEGIN TRANSACTION")
@@ -623,7 +630,8 @@ def _apply_identity(
         "AND user_id IS NOT NULL ORDER BY timestamp"
     ).fetchall()
     traits = _traits_profiles(cur)
-    if not (links or aliases or traits):
+    consents = consent.from_events(cur)
+    if not (links or aliases or traits or consents):
         return
     changed: set[str] = set()
     with unit_of_work(engine) as session:
@@ -654,6 +662,7 @@ def _apply_identity(
                 session, traits, fields=fields, partial=True, source=source, now=now
             )
             changed |= new | updated
+        changed |= consent.apply_tracked(session, consents)
     with unit_of_work(engine) as session:
         if changed:
             customers.mirror(session, warehouse, sorted(changed))
@@ -673,8 +682,9 @@ _TRAIT_FIELDS = {
 }
 
 
-_MAPPED_TRAITS = {"name", "email", "phone", "gender", "birthday", "address", "createdAt"}
-"""Reserved traits that map to profile fields; every other trait is a custom attribute."""
+_MAPPED_TRAITS = {"name", "email", "phone", "gender", "birthday", "address", "createdAt", "consent"}
+"""Reserved traits that map to profile fields (``consent`` to consent records); every other
+trait is a custom attribute."""
 
 
 def _traits_profiles(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ _MODULES = {
     "import": "userops.jobs.ingest",
     "stats": "userops.jobs.ingest",
     "analytics": "userops.jobs.analytics",
+    "customers": "userops.jobs.customers",
     "predict": "userops.jobs.predict",
     "recommend": "userops.jobs.recommend",
     "tags": "userops.jobs.tags",

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 from pydantic import ValidationError
@@ -585,3 +586,23 @@ def dashboard(warehouse: Warehouse, *, data_dir: Path, top: int = 20) -> Dashboa
         ],
         diagnostics=load_diagnostics(data_dir),
     )
+
+
+_ERASED_TABLES = ("customer_scores",)
+
+
+def erase_customer(cur: duckdb.DuckDBPyConnection, customer_ids: list[str]) -> dict[str, int]:
+    """Delete these customers' CLV and churn scores (an erasure, inside the caller's warehouse
+    transaction ``cur``); returns rows removed per table."""
+    cur.register("_erased", pa.table({"customer_id": pa.array(customer_ids, pa.string())}))
+    try:
+        return {
+            table: int(
+                cur.execute(
+                    f"DELETE FROM {table} WHERE customer_id IN (SELECT customer_id FROM _erased)"
+                ).fetchall()[0][0]
+            )
+            for table in _ERASED_TABLES
+        }
+    finally:
+        cur.unregister("_erased")

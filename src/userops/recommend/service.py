@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -557,3 +558,33 @@ def evaluate(warehouse: Warehouse, *, data_dir: Path, k: int = 10) -> Evaluation
         methods=results,
         model_vs_popularity=by["model"].recall_at_10 / max(by["popularity"].recall_at_10, 1e-12),
     )
+
+
+_ERASED_TABLES = ("recommendations", "customer_recommended_category")
+
+
+def erase_customer(
+    cur: duckdb.DuckDBPyConnection, warehouse: Warehouse, customer_ids: list[str]
+) -> dict[str, int]:
+    """Delete these customers' stored lists (an erasure, inside the caller's warehouse
+    transaction ``cur``); call :func:`forget_index` after the commit. Returns rows removed per
+    table."""
+    cur.register("_erased", pa.table({"customer_id": pa.array(customer_ids, pa.string())}))
+    try:
+        removed = {
+            table: int(
+                cur.execute(
+                    f"DELETE FROM {table} WHERE customer_id IN (SELECT customer_id FROM _erased)"
+                ).fetchall()[0][0]
+            )
+            for table in _ERASED_TABLES
+        }
+    finally:
+        cur.unregister("_erased")
+    return removed
+
+
+def forget_index(warehouse: Warehouse) -> None:
+    """Drop the in-memory index; the next request reloads it from the table (after an
+    erasure, so the served lists match what is stored)."""
+    _INDEXES.forget(warehouse)

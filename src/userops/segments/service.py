@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import ibis
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -283,3 +285,24 @@ def history(warehouse: Warehouse, name: str) -> list[SizePoint]:
     finally:
         cur.close()
     return [SizePoint(as_of=a, size=int(s), entered=int(e), left=int(x)) for a, s, e, x in rows]
+
+
+_ERASED_TABLES = ("segment_members", "segment_changes")
+
+
+def erase_customer(cur: duckdb.DuckDBPyConnection, customer_ids: list[str]) -> dict[str, int]:
+    """Delete these customers' segment memberships and membership changes (an erasure, inside
+    the caller's warehouse transaction ``cur``); sizes over time stay (they are counts).
+    Returns rows removed per table."""
+    cur.register("_erased", pa.table({"customer_id": pa.array(customer_ids, pa.string())}))
+    try:
+        return {
+            table: int(
+                cur.execute(
+                    f"DELETE FROM {table} WHERE customer_id IN (SELECT customer_id FROM _erased)"
+                ).fetchall()[0][0]
+            )
+            for table in _ERASED_TABLES
+        }
+    finally:
+        cur.unregister("_erased")

@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import duckdb
 import ibis
 import pyarrow as pa
 
@@ -298,3 +299,24 @@ def rfm_grid(warehouse: Warehouse) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+_ERASED_TABLES = ("customer_tag_values", "customer_tags", "tag_snapshots", "manual_tags")
+
+
+def erase_customer(cur: duckdb.DuckDBPyConnection, customer_ids: list[str]) -> dict[str, int]:
+    """Delete these customers' tag values, current tags, snapshots and manual tags (an
+    erasure, inside the caller's warehouse transaction ``cur``); returns rows removed per
+    table."""
+    cur.register("_erased", pa.table({"customer_id": pa.array(customer_ids, pa.string())}))
+    try:
+        return {
+            table: int(
+                cur.execute(
+                    f"DELETE FROM {table} WHERE customer_id IN (SELECT customer_id FROM _erased)"
+                ).fetchall()[0][0]
+            )
+            for table in _ERASED_TABLES
+        }
+    finally:
+        cur.unregister("_erased")

@@ -2,12 +2,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
-from userops.api.deps import AUTH_ERRORS, HubDep, ReadKey, SessionDep
+from userops.api.deps import AUTH_ERRORS, AdminKey, HubDep, ReadKey, SessionDep
 from userops.api.errors import responses
+from userops.customers import consent, erasure
 from userops.customers import service as customers
-from userops.customers.schemas import Customer360, CustomerSummary
+from userops.customers.schemas import (
+    ConsentChanged,
+    ConsentWrite,
+    Customer360,
+    CustomerSummary,
+    ErasureResult,
+)
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"], responses=AUTH_ERRORS)
 
@@ -25,3 +32,39 @@ def search_customers(
 @router.get("/{customer_id}", response_model=Customer360, responses=responses(404))
 def get_customer(customer_id: str, session: SessionDep, hub: HubDep, _key: ReadKey) -> Customer360:
     return customers.customer_360(session, hub.warehouse, customer_id)
+
+
+@router.delete("/{customer_id}", response_model=ErasureResult, responses=responses(404))
+def erase_customer(customer_id: str, request: Request, hub: HubDep, key: AdminKey) -> ErasureResult:
+    """Erase the person everywhere (PIPL art. 47, GDPR art. 17). Their ids and contact points
+    are kept only as keyed hashes, so re-imports and tracked events of theirs are refused."""
+    result = erasure.erase(
+        engine=hub.engine,
+        warehouse=hub.warehouse,
+        data_dir=hub.settings.resolved_data_dir,
+        customer_id=customer_id,
+        requested_by=f"api:{key.prefix}",
+        erasure_key=hub.settings.erasure_key,
+        tracker=getattr(request.app.state, "tracker", None),
+    )
+    return ErasureResult.model_validate(result)
+
+
+@router.post(
+    "/{customer_id}/consents", response_model=ConsentChanged, responses=responses(400, 404)
+)
+def record_consent(
+    customer_id: str, body: ConsentWrite, hub: HubDep, _key: AdminKey
+) -> ConsentChanged:
+    """Record a grant or withdrawal with its source and time; segments' ``reachable`` sees it
+    as soon as this answers."""
+    survivor, current = consent.record_now(
+        hub.engine,
+        hub.warehouse,
+        customer_id,
+        channel=body.channel,
+        status=body.status,
+        source=body.source,
+        at=body.at,
+    )
+    return ConsentChanged(customer_id=survivor, consents=current)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from userops.console.security import current_user
+from userops.console.security import CurrentUser, csrf_ok, current_user
 from userops.console.templating import Renderer, renderer
 from userops.core.errors import NotFound
+from userops.customers import erasure
 from userops.customers import service as customers
 from userops.ledger import unit_of_work
 from userops.predict import service as predict
@@ -36,6 +37,35 @@ def search_page(request: Request, console: RendererDep, query: str = "") -> Resp
     return console.page(request, name, context, active="customers")
 
 
+@router.post("/erase")
+def erase_customer(
+    request: Request,
+    console: RendererDep,
+    user: CurrentUser,
+    customer_id: Annotated[str, Form(max_length=200)] = "",
+    confirm: Annotated[str, Form(max_length=200)] = "",
+    csrf: Annotated[str, Form(max_length=256)] = "",
+) -> Response:
+    """The 360 page's erase action: the operator types the id again to confirm."""
+    back = f"/customers/{quote(customer_id, safe='')}"
+    if not csrf_ok(request, csrf):
+        return console.page(request, "tags/expired.html", {"back": back}, status_code=403)
+    if not customer_id or confirm.strip() != customer_id:
+        return RedirectResponse(f"{back}?erase_error=confirm#erase", status_code=303)
+    hub = request.app.state.hub
+    result = erasure.erase(
+        engine=hub.engine,
+        warehouse=hub.warehouse,
+        data_dir=hub.settings.resolved_data_dir,
+        customer_id=customer_id,
+        requested_by=f"console:{user}",
+        erasure_key=hub.settings.erasure_key,
+        tracker=getattr(request.app.state, "tracker", None),
+    )
+    context = {"removed": result["removed"]}
+    return console.page(request, "customers/erased.html", context, active="customers")
+
+
 @router.get("/{customer_id:path}")
 def customer_page(request: Request, customer_id: str, console: RendererDep) -> Response:
     hub = request.app.state.hub
@@ -57,6 +87,7 @@ def customer_page(request: Request, customer_id: str, console: RendererDep) -> R
         customer_tags = None
     tag_error = request.query_params.get("tag_error")
     context = {"c": view, "tags": customer_tags, "tag_error": tag_error}
+    context["erase_error"] = request.query_params.get("erase_error")
     context["scores"] = predict.customer_score(hub.warehouse, customer_id)
     context["recs"] = recommend.peek(hub.warehouse, customer_id, k=10)
     return console.page(request, "customers/detail.html", context, active="customers")

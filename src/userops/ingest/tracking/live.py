@@ -35,6 +35,15 @@ class RecentEvents:
                 self._seq += 1
                 self._ring.append((self._seq, event))
 
+    def discard(self, mentions: Callable[[str], bool]) -> int:
+        """Forget the events ``mentions`` names (an erasure); returns how many."""
+        with self._lock:
+            kept = [(seq, line) for seq, line in self._ring if not mentions(line.decode())]
+            removed = len(self._ring) - len(kept)
+            self._ring.clear()
+            self._ring.extend(kept)
+        return removed
+
     def get(self, seq: int) -> dict[str, Any] | None:
         with self._lock:
             found = next((line for item_seq, line in self._ring if item_seq == seq), None)

@@ -18,6 +18,7 @@ import os
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine
 
 from userops.core.errors import InvalidInput, UseropsError
+from userops.ingest import erasure
 from userops.ingest import service as ingest
 from userops.ingest.tracking import rules
 from userops.ingest.tracking.journal import FAILED, Journal, segments
@@ -297,6 +299,16 @@ class Tracker:
             log.info("retrying set-aside segment %s as %s", path.name, adopted.name)
             moved += 1
         return moved
+
+    def erase(self, mentions: Callable[[str], bool]) -> dict[str, int]:
+        """Remove a person's events from the journal and the live debugger (an erasure): seal
+        the live segment, then rewrite the sealed and set-aside ones without the lines
+        ``mentions`` names, while the loader waits. Events arriving meanwhile go to the new
+        segment; the loader refuses them through the suppression list."""
+        with self._load_lock:
+            sealed = self.journal.seal()
+            lines = erasure.scrub_journal(self.journal.directory, mentions, sealed=sealed)
+        return {"journal_lines": lines, "live_events": self.recent.discard(mentions)}
 
     def _load_segment(self, path: Path) -> int:
         if path.stat().st_size == 0:
