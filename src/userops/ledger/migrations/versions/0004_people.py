@@ -1,7 +1,7 @@
 """erasure: suppressions and the erasure audit
 
 Revision ID: 0003_people
-Revises: 0002
+Revises: 0003_sessions
 Create Date: 2026-12-02 08:20:00
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 import userops.ledger.types
 
 revision: str = "0003_people"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003_sessions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
