@@ -88,6 +88,7 @@ class Result:
 # The two measurements
 # --------------------------------------------------------------------------------------------
 
+
 def find_cli(explicit: str | None) -> str | None:
     """The userops executable: --userops, else next to this Python, else on PATH."""
     if explicit:
@@ -122,8 +123,9 @@ def parse_summary(stdout: str, entity: str) -> dict[str, Any]:
     raise ValueError(f"no summary for {entity!r} in {json.dumps(doc)[:500]}")
 
 
-def run_userops(cli: str, entity: str, file: Path, data_dir: Path,
-                timeout: float | None) -> UseropsRun:
+def run_userops(
+    cli: str, entity: str, file: Path, data_dir: Path, timeout: float | None
+) -> UseropsRun:
     cmd = [cli, "import", entity, str(file), "--json", "--data-dir", str(data_dir)]
     t0 = time.perf_counter()
     try:
@@ -137,8 +139,10 @@ def run_userops(cli: str, entity: str, file: Path, data_dir: Path,
         summary = parse_summary(proc.stdout, entity)
     except ValueError as exc:
         tail = proc.stderr.strip().splitlines()[-5:]
-        return UseropsRun(seconds=seconds, error=f"exit {proc.returncode}: {exc}"
-                          + ("\n  " + "\n  ".join(tail) if tail else ""))
+        return UseropsRun(
+            seconds=seconds,
+            error=f"exit {proc.returncode}: {exc}" + ("\n  " + "\n  ".join(tail) if tail else ""),
+        )
     if proc.returncode != 0:
         return UseropsRun(seconds=seconds, error=f"exit {proc.returncode}: {proc.stderr[-500:]}")
 
@@ -146,10 +150,15 @@ def run_userops(cli: str, entity: str, file: Path, data_dir: Path,
         value = summary.get(key)
         return int(value) if isinstance(value, int | float) else None
 
-    return UseropsRun(seconds=seconds, imported=count("imported"), updated=count("updated"),
-                      rejected=count("rejected"), duplicates=count("duplicates"),
-                      customers_created=count("customers_created"),
-                      rejects_file=summary.get("rejects_file"))
+    return UseropsRun(
+        seconds=seconds,
+        imported=count("imported"),
+        updated=count("updated"),
+        rejected=count("rejected"),
+        duplicates=count("duplicates"),
+        customers_created=count("customers_created"),
+        rejects_file=summary.get("rejects_file"),
+    )
 
 
 def run_duckdb(file: Path, db_path: Path, threads: int | None) -> float:
@@ -185,6 +194,7 @@ def cli_startup(cli: str) -> float | None:
 # Output
 # --------------------------------------------------------------------------------------------
 
+
 def fmt_s(x: float | None) -> str:
     return "—" if x is None else f"{x:.2f}"
 
@@ -212,8 +222,14 @@ def markdown(results: list[Result], repeat: bool, userops_state: str) -> str:
             u_cells = [fmt_s(u.seconds), fmt_rate(u.rows_per_s)]
             imported, rejected = fmt_int(u.imported), fmt_int(u.rejected)
         ratio = "—" if r.ratio is None else f"{r.ratio:.1f}×"
-        row = [r.entity, f"{r.rows:,}", *u_cells, fmt_s(r.duckdb_s),
-               fmt_rate(r.duckdb_rows_per_s), ratio]
+        row = [
+            r.entity,
+            f"{r.rows:,}",
+            *u_cells,
+            fmt_s(r.duckdb_s),
+            fmt_rate(r.duckdb_rows_per_s),
+            ratio,
+        ]
         if repeat:
             p = r.repeat
             if p is None or p.error:
@@ -227,15 +243,18 @@ def markdown(results: list[Result], repeat: bool, userops_state: str) -> str:
 
 def environment(data: Path, cli: str | None, startup: float | None, skipped: bool) -> str:
     cpus = os.cpu_count()
-    return (f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {cpus} CPUs, "
-            f"Python {platform.python_version()}, DuckDB {duckdb.__version__}, data {data}"
-            + (f", `userops --help` {startup:.2f} s" if startup is not None else "")
-            + ("" if cli or skipped else ", userops CLI not found"))
+    return (
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {cpus} CPUs, "
+        f"Python {platform.python_version()}, DuckDB {duckdb.__version__}, data {data}"
+        + (f", `userops --help` {startup:.2f} s" if startup is not None else "")
+        + ("" if cli or skipped else ", userops CLI not found")
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------------------------
+
 
 def parse_entities(text: str) -> list[str]:
     entities = []
@@ -244,8 +263,7 @@ def parse_entities(text: str) -> list[str]:
         if not name:
             continue
         if name not in FILES:
-            raise argparse.ArgumentTypeError(
-                f"unknown entity {raw!r}; known: {', '.join(FILES)}")
+            raise argparse.ArgumentTypeError(f"unknown entity {raw!r}; known: {', '.join(FILES)}")
         entities.append(name)
     if not entities:
         raise argparse.ArgumentTypeError("no entities")
@@ -254,26 +272,47 @@ def parse_entities(text: str) -> list[str]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", type=Path, required=True,
-                    help="directory written by bench/generate.py")
-    ap.add_argument("--entities", type=parse_entities, default=["orders", "events"],
-                    help=f"comma-separated, of {','.join(FILES)} (default orders,events)")
-    ap.add_argument("--workdir", type=Path, default=None,
-                    help="where the fresh data dirs and DuckDB files go (default: a new "
-                         "temporary dir, removed at the end)")
-    ap.add_argument("--repeat", action="store_true",
-                    help="re-import each file into the same data dir and time that too")
+    ap.add_argument(
+        "--data", type=Path, required=True, help="directory written by bench/generate.py"
+    )
+    ap.add_argument(
+        "--entities",
+        type=parse_entities,
+        default=["orders", "events"],
+        help=f"comma-separated, of {','.join(FILES)} (default orders,events)",
+    )
+    ap.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="where the fresh data dirs and DuckDB files go (default: a new "
+        "temporary dir, removed at the end)",
+    )
+    ap.add_argument(
+        "--repeat",
+        action="store_true",
+        help="re-import each file into the same data dir and time that too",
+    )
     ap.add_argument("--markdown", type=Path, default=None, help="also write the table here")
-    ap.add_argument("--userops", default=None,
-                    help="userops executable (default: next to this Python, else on PATH)")
+    ap.add_argument(
+        "--userops",
+        default=None,
+        help="userops executable (default: next to this Python, else on PATH)",
+    )
     ap.add_argument("--skip-userops", action="store_true", help="only the DuckDB reference")
     ap.add_argument("--skip-duckdb", action="store_true", help="only the userops import")
-    ap.add_argument("--duckdb-threads", type=int, default=None,
-                    help="DuckDB threads for the reference (default: DuckDB's, all cores)")
-    ap.add_argument("--timeout", type=float, default=None,
-                    help="seconds allowed per userops command")
-    ap.add_argument("--keep", action="store_true",
-                    help="keep the data dirs and DuckDB files afterwards")
+    ap.add_argument(
+        "--duckdb-threads",
+        type=int,
+        default=None,
+        help="DuckDB threads for the reference (default: DuckDB's, all cores)",
+    )
+    ap.add_argument(
+        "--timeout", type=float, default=None, help="seconds allowed per userops command"
+    )
+    ap.add_argument(
+        "--keep", action="store_true", help="keep the data dirs and DuckDB files afterwards"
+    )
     return ap.parse_args(argv)
 
 
@@ -282,14 +321,16 @@ def main(argv: list[str] | None = None) -> int:
     data: Path = args.data.expanduser().resolve()
     missing = [FILES[e] for e in args.entities if not (data / FILES[e]).is_file()]
     if missing:
-        print(f"error: not in {data}: {', '.join(missing)} (run bench/generate.py)",
-              file=sys.stderr)
+        print(
+            f"error: not in {data}: {', '.join(missing)} (run bench/generate.py)", file=sys.stderr
+        )
         return 2
     cli = None if args.skip_userops else find_cli(args.userops)
     userops_state = "skipped" if args.skip_userops else ("pending" if cli is None else "n/a")
     if not args.skip_userops and cli is None:
-        print("warning: userops CLI not found; measuring the DuckDB reference only",
-              file=sys.stderr)
+        print(
+            "warning: userops CLI not found; measuring the DuckDB reference only", file=sys.stderr
+        )
     own_workdir = args.workdir is None
     workdir = Path(tempfile.mkdtemp(prefix="userops-bench-")) if own_workdir else args.workdir
     workdir.mkdir(parents=True, exist_ok=True)
@@ -299,11 +340,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for entity in args.entities:
             file = data / FILES[entity]
-            result = Result(entity=entity, file=file, rows=pq.ParquetFile(file).metadata.num_rows,
-                            size=file.stat().st_size)
+            result = Result(
+                entity=entity,
+                file=file,
+                rows=pq.ParquetFile(file).metadata.num_rows,
+                size=file.stat().st_size,
+            )
             results.append(result)
-            print(f"{entity}: {file.name}, {result.rows:,} rows, {result.size / 2**20:,.1f} MiB",
-                  file=sys.stderr, flush=True)
+            print(
+                f"{entity}: {file.name}, {result.rows:,} rows, {result.size / 2**20:,.1f} MiB",
+                file=sys.stderr,
+                flush=True,
+            )
             warm_cache(file)
             if cli:
                 data_dir = workdir / f"data-{entity}"
@@ -313,8 +361,9 @@ def main(argv: list[str] | None = None) -> int:
                 if args.repeat and not result.userops.error:
                     result.repeat = run_userops(cli, entity, file, data_dir, args.timeout)
                     report_run("  re-import", result.repeat)
-                    if not result.repeat.error and (result.repeat.imported or
-                                                    result.repeat.updated):
+                    if not result.repeat.error and (
+                        result.repeat.imported or result.repeat.updated
+                    ):
                         print("  note: the re-import was not a no-op", file=sys.stderr)
                 failed |= bool(result.userops.error or (result.repeat and result.repeat.error))
                 if not args.keep:
@@ -322,8 +371,12 @@ def main(argv: list[str] | None = None) -> int:
             if not args.skip_duckdb:
                 db_path = workdir / f"reference-{entity}.duckdb"
                 result.duckdb_s = run_duckdb(file, db_path, args.duckdb_threads)
-                print(f"  duckdb: {result.duckdb_s:.2f} s, "
-                      f"{fmt_rate(result.duckdb_rows_per_s)} rows/s", file=sys.stderr, flush=True)
+                print(
+                    f"  duckdb: {result.duckdb_s:.2f} s, "
+                    f"{fmt_rate(result.duckdb_rows_per_s)} rows/s",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 if not args.keep:
                     for path in (db_path, db_path.with_name(db_path.name + ".wal")):
                         path.unlink(missing_ok=True)
@@ -342,17 +395,26 @@ def main(argv: list[str] | None = None) -> int:
 
 def report_run(label: str, run: UseropsRun) -> None:
     if run.error:
-        print(f"{label}: FAILED after {fmt_s(run.seconds)} s: {run.error}", file=sys.stderr,
-              flush=True)
+        print(
+            f"{label}: FAILED after {fmt_s(run.seconds)} s: {run.error}",
+            file=sys.stderr,
+            flush=True,
+        )
     else:
-        print(f"{label}: {fmt_s(run.seconds)} s, imported {fmt_int(run.imported)}, updated "
-              f"{fmt_int(run.updated)}, rejected {fmt_int(run.rejected)}, "
-              f"{fmt_rate(run.rows_per_s)} rows/s"
-              + (f", {run.customers_created:,} customers created from ids"
-                 if run.customers_created else "")
-              + (f", {run.duplicates:,} duplicate keys in file" if run.duplicates else "")
-              + (f", rejects in {run.rejects_file}" if run.rejects_file else ""),
-              file=sys.stderr, flush=True)
+        print(
+            f"{label}: {fmt_s(run.seconds)} s, imported {fmt_int(run.imported)}, updated "
+            f"{fmt_int(run.updated)}, rejected {fmt_int(run.rejected)}, "
+            f"{fmt_rate(run.rows_per_s)} rows/s"
+            + (
+                f", {run.customers_created:,} customers created from ids"
+                if run.customers_created
+                else ""
+            )
+            + (f", {run.duplicates:,} duplicate keys in file" if run.duplicates else "")
+            + (f", rejects in {run.rejects_file}" if run.rejects_file else ""),
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -43,39 +43,60 @@ PAID = (
 SEGMENTS: dict[str, tuple[dict[str, Any], str]] = {
     # name: (userops rule, hand-written SQL selecting customer_id; $t = as-of)
     "valuable_active": (
-        {"all": [{"tag": "lifecycle", "op": "in", "value": ["active", "returning"]},
-                 {"rfm": "monetary_fen", "op": ">=", "value": 50000}]},
+        {
+            "all": [
+                {"tag": "lifecycle", "op": "in", "value": ["active", "returning"]},
+                {"rfm": "monetary_fen", "op": ">=", "value": 50000},
+            ]
+        },
         "SELECT customer_id FROM customers c WHERE merged_into IS NULL AND customer_id IN "
         "(SELECT customer_id FROM customer_tags WHERE family = 'lifecycle' AND value IN "
         "('active', 'returning')) AND customer_id IN (SELECT customer_id FROM "
         "customer_tag_values WHERE monetary_fen >= 50000)",
     ),
     "beauty_browsers": (
-        {"events": "Product Viewed", "within_days": 30, "op": ">=", "value": 3,
-         "where": [{"property": "category", "value": "美妆"}]},
+        {
+            "events": "Product Viewed",
+            "within_days": 30,
+            "op": ">=",
+            "value": 3,
+            "where": [{"property": "category", "value": "美妆"}],
+        },
         "SELECT customer_id FROM customers WHERE merged_into IS NULL AND customer_id IN ("
         f"SELECT customer_id FROM {RESOLVED_EVENTS} WHERE event = 'Product Viewed' AND "
         "\"timestamp\" >= $t - INTERVAL 30 DAY AND properties->>'category' = '美妆' "
         "GROUP BY customer_id HAVING count(*) >= 3)",
     ),
     "vip_gone_quiet": (
-        {"all": [{"tag": "rfm_cn", "value": "important_value"},
-                 {"orders": "count", "within_days": 90, "op": "=", "value": 0}]},
+        {
+            "all": [
+                {"tag": "rfm_cn", "value": "important_value"},
+                {"orders": "count", "within_days": 90, "op": "=", "value": 0},
+            ]
+        },
         "SELECT customer_id FROM customers WHERE merged_into IS NULL AND customer_id IN "
         "(SELECT customer_id FROM customer_tags WHERE family = 'rfm_cn' AND value = "
         f"'important_value') AND customer_id NOT IN (SELECT customer_id FROM {PAID} WHERE "
         "paid_at >= $t - INTERVAL 90 DAY)",
     ),
     "young_south": (
-        {"all": [{"attr": "province", "op": "in", "value": ["广东省", "浙江省", "福建省"]},
-                 {"tag": "age_band", "op": "in", "value": ["25-29", "30-34"]}]},
+        {
+            "all": [
+                {"attr": "province", "op": "in", "value": ["广东省", "浙江省", "福建省"]},
+                {"tag": "age_band", "op": "in", "value": ["25-29", "30-34"]},
+            ]
+        },
         "SELECT customer_id FROM customers WHERE merged_into IS NULL AND province IN "
         "('广东省', '浙江省', '福建省') AND customer_id IN (SELECT customer_id FROM "
         "customer_tags WHERE family = 'age_band' AND value IN ('25-29', '30-34'))",
     ),
     "big_spenders_or_kol": (
-        {"any": [{"tag": "value", "value": "kol"},
-                 {"orders": "sum_fen", "within_days": 180, "op": ">=", "value": 100000}]},
+        {
+            "any": [
+                {"tag": "value", "value": "kol"},
+                {"orders": "sum_fen", "within_days": 180, "op": ">=", "value": 100000},
+            ]
+        },
         "SELECT customer_id FROM customers WHERE merged_into IS NULL AND (customer_id IN "
         "(SELECT customer_id FROM customer_tags WHERE family = 'value' AND value = 'kol') OR "
         f"customer_id IN (SELECT customer_id FROM {PAID} WHERE paid_at >= $t - INTERVAL 180 DAY "
@@ -106,18 +127,24 @@ def prepare(data: Path, workdir: Path) -> None:
             "INSERT INTO customers SELECT customer_id, gender, birthday, province, city, "
             "occupation, industry, income_band, interests, signup_at, signup_channel, "
             "referrer_id, timezone, NULL, false, NULL FROM read_parquet(?)",
-            [str(data / "customers.parquet")])
-        cur.execute("INSERT INTO orders BY NAME SELECT * EXCLUDE (coupon_codes), coupon_codes "
-                    "FROM read_parquet(?)", [str(data / "orders.parquet")])
+            [str(data / "customers.parquet")],
+        )
+        cur.execute(
+            "INSERT INTO orders BY NAME SELECT * EXCLUDE (coupon_codes), coupon_codes "
+            "FROM read_parquet(?)",
+            [str(data / "orders.parquet")],
+        )
         cur.execute(
             "INSERT INTO events BY NAME SELECT message_id, type, event, user_id, anonymous_id, "
-            "\"timestamp\", received_at, properties::JSON AS properties, context::JSON AS "
+            '"timestamp", received_at, properties::JSON AS properties, context::JSON AS '
             "context, traits::JSON AS traits FROM read_parquet(?)",
-            [str(data / "events.parquet")])
+            [str(data / "events.parquet")],
+        )
         cur.execute(
             "INSERT INTO identities SELECT 'anonymous_id', anonymous_id, arg_min(user_id, "
             "\"timestamp\") FROM events WHERE type = 'identify' AND anonymous_id IS NOT NULL AND "
-            "user_id IS NOT NULL GROUP BY anonymous_id")
+            "user_id IS NOT NULL GROUP BY anonymous_id"
+        )
 
 
 def run_userops_refresh(workdir: Path, as_of: datetime) -> dict[str, Any]:
@@ -130,8 +157,10 @@ def run_userops_refresh(workdir: Path, as_of: datetime) -> dict[str, Any]:
 
     with connect(Settings(data_dir=workdir)) as hub:
         con = hub.warehouse.ibis()
-        sql = ibis.to_sql(queries.tag_values(con, as_of, TagSettings(),
-                                             con.table("ref_city_tiers")), dialect="duckdb")
+        sql = ibis.to_sql(
+            queries.tag_values(con, as_of, TagSettings(), con.table("ref_city_tiers")),
+            dialect="duckdb",
+        )
         con.disconnect()
         cur = hub.warehouse.cursor(timezone="UTC")
         started = time.perf_counter()
@@ -141,8 +170,13 @@ def run_userops_refresh(workdir: Path, as_of: datetime) -> dict[str, Any]:
         started = time.perf_counter()
         result = service.refresh(hub.warehouse, as_of=as_of, settings=TagSettings())
         full_s = time.perf_counter() - started
-    return {"query_s": round(query_s, 2), "refresh_s": round(full_s, 2),
-            "customers": result.customers, "counts": result.counts, "peak_mb": peak_mb()}
+    return {
+        "query_s": round(query_s, 2),
+        "refresh_s": round(full_s, 2),
+        "customers": result.customers,
+        "counts": result.counts,
+        "peak_mb": peak_mb(),
+    }
 
 
 def run_reference(workdir: Path, as_of: datetime) -> dict[str, Any]:
@@ -155,12 +189,18 @@ def run_reference(workdir: Path, as_of: datetime) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     counts: dict[str, dict[str, int]] = {}
     for family in ("lifecycle", "rfm_cn", "rfm_segment", "aov_tier", "order_frequency", "value"):
-        rows = con.execute(f"SELECT {family}, count(*) FROM ref_tags WHERE {family} IS NOT NULL "
-                           "GROUP BY 1 ORDER BY 1").fetchall()
+        rows = con.execute(
+            f"SELECT {family}, count(*) FROM ref_tags WHERE {family} IS NOT NULL "
+            "GROUP BY 1 ORDER BY 1"
+        ).fetchall()
         counts[family] = {str(k): int(v) for k, v in rows}
     customers = con.execute("SELECT count(*) FROM ref_tags").fetchall()[0][0]
-    return {"query_s": round(seconds, 2), "customers": int(customers), "counts": counts,
-            "peak_mb": peak_mb()}
+    return {
+        "query_s": round(seconds, 2),
+        "customers": int(customers),
+        "counts": counts,
+        "peak_mb": peak_mb(),
+    }
 
 
 def run_segments(workdir: Path, as_of: datetime) -> dict[str, Any]:
@@ -172,6 +212,7 @@ def run_segments(workdir: Path, as_of: datetime) -> dict[str, Any]:
     from userops.segments import service as segments
 
     out: dict[str, Any] = {}
+
     def median_time(fn: Any) -> tuple[float, Any]:
         fn()  # warm: a running server has compiled and cached what it needs
         times, result = [], None
@@ -184,7 +225,8 @@ def run_segments(workdir: Path, as_of: datetime) -> dict[str, Any]:
     with connect(Settings(data_dir=workdir)) as hub, unit_of_work(hub.engine) as session:
         for name, (rule, _sql) in SEGMENTS.items():
             seconds, preview = median_time(
-                lambda rule=rule: segments.preview(session, hub.warehouse, rule, now=as_of))
+                lambda rule=rule: segments.preview(session, hub.warehouse, rule, now=as_of)
+            )
             out[name] = {"userops_s": seconds, "count": preview.count}
     con = duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True)
     con.execute("SET TimeZone = 'UTC'")
@@ -192,8 +234,9 @@ def run_segments(workdir: Path, as_of: datetime) -> dict[str, Any]:
         query = sql.replace("$t", literal(as_of))
 
         def run(query: str = query) -> int:
-            rows = con.execute(f"SELECT customer_id, count(*) OVER () FROM ({query}) "
-                               "ORDER BY customer_id LIMIT 10").fetchall()
+            rows = con.execute(
+                f"SELECT customer_id, count(*) OVER () FROM ({query}) ORDER BY customer_id LIMIT 10"
+            ).fetchall()
             return int(rows[0][1]) if rows else 0
 
         seconds, count = median_time(run)
@@ -215,10 +258,12 @@ def run_pandas(workdir: Path, as_of: datetime, fraction: float) -> dict[str, Any
     people = con.execute(f"SELECT customer_id, signup_at FROM customers WHERE {sample}").df()
     orders = con.execute(
         f"SELECT customer_id, paid_at, amount_fen FROM orders WHERE status = 'paid' AND "
-        f"paid_at < {literal(as_of)} AND {sample}").df()
+        f"paid_at < {literal(as_of)} AND {sample}"
+    ).df()
     events = con.execute(
-        f"SELECT user_id AS customer_id, \"timestamp\" AS ts FROM events WHERE user_id IS NOT "
-        f"NULL AND \"timestamp\" < {literal(as_of)} AND hash(user_id) % {modulo} = 0").df()
+        f'SELECT user_id AS customer_id, "timestamp" AS ts FROM events WHERE user_id IS NOT '
+        f'NULL AND "timestamp" < {literal(as_of)} AND hash(user_id) % {modulo} = 0'
+    ).df()
     t = pd.Timestamp(as_of)
     started = time.perf_counter()
     act = pd.concat([orders.rename(columns={"paid_at": "ts"})[["customer_id", "ts"]], events])
@@ -231,29 +276,47 @@ def run_pandas(workdir: Path, as_of: datetime, fraction: float) -> dict[str, Any
     first_seen = base[["signup_at", "min"]].min(axis=1)
     gap = pd.Timedelta(days=90)
     returning = (base.p.notna() & (base.f - base.p >= gap)) | (
-        base.p.isna() & (base.f - first_seen >= gap))
+        base.p.isna() & (base.f - first_seen >= gap)
+    )
     base["lifecycle"] = np.select(
         [first_seen >= t - pd.Timedelta(days=30), base["max"] >= t - pd.Timedelta(days=30)],
         [np.array("new"), np.where(returning, "returning", "active")],
-        default=np.where(base["max"].fillna(first_seen) >= t - pd.Timedelta(days=180),
-                         "silent", "churned"))
-    rfm = orders.groupby("customer_id").agg(last=("paid_at", "max"), f=("paid_at", "size"),
-                                            m=("amount_fen", "sum"))
+        default=np.where(
+            base["max"].fillna(first_seen) >= t - pd.Timedelta(days=180), "silent", "churned"
+        ),
+    )
+    rfm = orders.groupby("customer_id").agg(
+        last=("paid_at", "max"), f=("paid_at", "size"), m=("amount_fen", "sum")
+    )
     rfm["r"] = ((t - rfm["last"]).dt.total_seconds() // 86400).astype(int)
     for col, reverse in (("r", True), ("f", False), ("m", False)):
         cuts = rfm[col].astype(float).quantile([0.2, 0.4, 0.6, 0.8]).to_numpy()
         above = (rfm[col].to_numpy()[:, None] > cuts[None, :]).sum(axis=1)
         rfm[f"{col}s"] = 5 - above if reverse else 1 + above
     seconds = time.perf_counter() - started
-    return {"pandas_s": round(seconds, 2), "sample_customers": len(people),
-            "peak_mb": peak_mb()}
+    return {"pandas_s": round(seconds, 2), "sample_customers": len(people), "peak_mb": peak_mb()}
 
 
 def phase(name: str, args: argparse.Namespace) -> dict[str, Any]:
     proc = subprocess.run(
-        [sys.executable, __file__, "--phase", name, "--data", str(args.data), "--workdir",
-         str(args.workdir), "--as-of", args.as_of, "--sample", str(args.sample)],
-        capture_output=True, text=True, check=False)
+        [
+            sys.executable,
+            __file__,
+            "--phase",
+            name,
+            "--data",
+            str(args.data),
+            "--workdir",
+            str(args.workdir),
+            "--as-of",
+            args.as_of,
+            "--sample",
+            str(args.sample),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode != 0:
         raise SystemExit(f"phase {name} failed:\n{proc.stderr[-3000:]}")
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
@@ -289,8 +352,10 @@ def main() -> None:
     print("\n## Tag refresh (as of", args.as_of, ")\n")
     print("| measure | userops | hand-written DuckDB SQL | ratio |")
     print("|---|---:|---:|---:|")
-    print(f"| tag query (6 families + attributes) | {ours['query_s']} s | {ref['query_s']} s | "
-          f"{ours['query_s'] / max(ref['query_s'], 1e-9):.2f}× |")
+    print(
+        f"| tag query (6 families + attributes) | {ours['query_s']} s | {ref['query_s']} s | "
+        f"{ours['query_s'] / max(ref['query_s'], 1e-9):.2f}× |"
+    )
     print(f"| full refresh (query + store + snapshot) | {ours['refresh_s']} s | — | — |")
     print(f"| peak memory | {ours['peak_mb']} MB | {ref['peak_mb']} MB | |")
     print(f"\ncustomers tagged: {ours['customers']:,}; counts identical to the reference: {same}")
@@ -303,13 +368,17 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---|")
     for name in SEGMENTS:
         s = seg[name]
-        print(f"| {name} | {s['count']:,} | {s['userops_s']} s | {s['sql_s']} s | "
-              f"{s['userops_s'] / max(s['sql_s'], 1e-9):.2f}× | {s['count'] == s['sql_count']} |")
+        print(
+            f"| {name} | {s['count']:,} | {s['userops_s']} s | {s['sql_s']} s | "
+            f"{s['userops_s'] / max(s['sql_s'], 1e-9):.2f}× | {s['count'] == s['sql_count']} |"
+        )
     print(f"\npeak memory (segments process): {seg['peak_mb']} MB")
     pan = phase("pandas", args)
-    print(f"\npandas, lifecycle + RFM scores on a {args.sample:.0%} sample "
-          f"({pan['sample_customers']:,} customers): {pan['pandas_s']} s, "
-          f"peak {pan['peak_mb']} MB")
+    print(
+        f"\npandas, lifecycle + RFM scores on a {args.sample:.0%} sample "
+        f"({pan['sample_customers']:,} customers): {pan['pandas_s']} s, "
+        f"peak {pan['peak_mb']} MB"
+    )
 
 
 if __name__ == "__main__":

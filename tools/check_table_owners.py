@@ -11,6 +11,10 @@ a table it does not own:
 - a call such as ``con.table("t")`` or ``warehouse.count("t")`` whose first argument is the name.
 
 Docstrings are skipped. ``warehouse/tables.py`` (the DDL catalogue) is exempt.
+Known debt: ``tools/table_owner_debt.txt`` lists, per file and table, how many such places are
+still allowed while they are moved to the owners' functions (issue 9, item 21). The check fails on
+any place beyond that list, so the debt can only shrink; delete a line when its file is clean.
+
 Run: ``python tools/check_table_owners.py`` (exit 1 on a violation); also run by the test suite.
 """
 
@@ -85,15 +89,38 @@ def violations(path: Path, owner_of: dict[str, str]) -> list[tuple[int, str, str
     return sorted(set(found))
 
 
-def check() -> list[str]:
+DEBT = ROOT / "tools" / "table_owner_debt.txt"
+
+
+def debt() -> dict[tuple[str, str], int]:
+    """(file, table) → places still allowed, from ``table_owner_debt.txt``."""
+    allowed: dict[tuple[str, str], int] = {}
+    if DEBT.exists():
+        for raw in DEBT.read_text(encoding="utf-8").splitlines():
+            line = raw.split("#", 1)[0].strip()
+            if line:
+                path, table, count = line.split()
+                allowed[(path, table)] = int(count)
+    return allowed
+
+
+def check(allowed: dict[tuple[str, str], int] | None = None) -> list[str]:
     owner_of = owners()
+    allowed = debt() if allowed is None else allowed
     problems = []
     for path in sorted(PACKAGE.rglob("*.py")):
         if path in EXEMPT or any(d in path.parents for d in EXEMPT_DIRS):
             continue
-        for line, table, how in violations(path, owner_of):
-            rel = path.relative_to(ROOT)
-            problems.append(f"{rel}:{line}: names {table!r} ({how}); owner is {owner_of[table]}")
+        rel = path.relative_to(ROOT).as_posix()
+        found = violations(path, owner_of)
+        per_table: dict[str, int] = {}
+        for _, table, _ in found:
+            per_table[table] = per_table.get(table, 0) + 1
+        for line, table, how in found:
+            if per_table[table] > allowed.get((rel, table), 0):
+                problems.append(
+                    f"{rel}:{line}: names {table!r} ({how}); owner is {owner_of[table]}"
+                )
     return problems
 
 
@@ -104,7 +131,8 @@ def main() -> int:
     if problems:
         print(f"{len(problems)} place(s) name a warehouse table they do not own", file=sys.stderr)
         return 1
-    print("every warehouse table is named only by its owner")
+    left = sum(debt().values())
+    print(f"no warehouse table named outside its owner beyond the recorded debt ({left} places)")
     return 0
 
 

@@ -40,5 +40,3 @@ def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
                 path=files[entity],
             )
     return settings
-
-

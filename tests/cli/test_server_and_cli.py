@@ -164,8 +164,18 @@ def test_kill_during_import_keeps_data_and_rerun_completes(tmp_path: Path) -> No
 
 def test_demo_builds_a_shop_with_tags_and_segments(tmp_path: Path) -> None:
     data_dir = tmp_path / "demo"
-    proc = cli("demo", "--customers", "2500", "--days", "180", "--seed", "3", "--no-serve",
-               "--json", data_dir=data_dir)
+    proc = cli(
+        "demo",
+        "--customers",
+        "2500",
+        "--days",
+        "180",
+        "--seed",
+        "3",
+        "--no-serve",
+        "--json",
+        data_dir=data_dir,
+    )
     result = json.loads(proc.stdout)
     stats = result["stats"]
     assert stats["customers"] == 2500 and stats["orders"] > 0 and stats["events"] > 10_000
@@ -177,10 +187,26 @@ def test_demo_builds_a_shop_with_tags_and_segments(tmp_path: Path) -> None:
     assert sum(result["imports"]["tags"]["lifecycle"].values()) == 2500
     segments = json.loads(cli("segment", "list", "--json", data_dir=data_dir).stdout)
     assert {s["name"] for s in segments["segments"]} == {
-        "vip", "winback-sms", "beauty-browsers", "at-risk-valuable"}
+        "vip",
+        "winback-sms",
+        "beauty-browsers",
+        "at-risk-valuable",
+    }
     # the same seed gives the same shop
-    again = json.loads(cli("demo", "--customers", "2500", "--days", "180", "--seed", "3",
-                           "--no-serve", "--json", data_dir=tmp_path / "again").stdout)
+    again = json.loads(
+        cli(
+            "demo",
+            "--customers",
+            "2500",
+            "--days",
+            "180",
+            "--seed",
+            "3",
+            "--no-serve",
+            "--json",
+            data_dir=tmp_path / "again",
+        ).stdout
+    )
     assert again["stats"] == stats
 
 

@@ -216,8 +216,9 @@ def test_disabled_nav_items_are_not_links(signed_in: TestClient) -> None:
     for item in NAV:
         label = i18n.translate("zh-CN", f"nav.{item.key}", None)
         if item.href is None:  # not built yet: shown, but not a link
-            assert re.search(rf'<span class="nav-item disabled" aria-disabled="true">{label}<',
-                             html)
+            assert re.search(
+                rf'<span class="nav-item disabled" aria-disabled="true">{label}<', html
+            )
         else:
             assert f'href="{item.href}"' in html and f">{label}</a>" in html
     assert any(item.href is None for item in NAV)

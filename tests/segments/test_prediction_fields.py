@@ -26,12 +26,17 @@ def test_score_conditions_match_the_scores_table(cdnow_data_dir: Path) -> None: 
         ).fetchall()[0][0]
         alive = cur.execute("SELECT count(*) FROM customer_scores WHERE p_alive < 0.5").fetchall()
         cur.close()
-        rule = {"all": [{"score": "churn_risk", "value": "high"},
-                        {"score": "clv_fen", "op": ">=", "value": 500}]}
+        rule = {
+            "all": [
+                {"score": "churn_risk", "value": "high"},
+                {"score": "clv_fen", "op": ">=", "value": 500},
+            ]
+        }
         with unit_of_work(hub.engine) as session:
             assert segments.preview(session, hub.warehouse, rule).count == expected
-            low = segments.preview(session, hub.warehouse,
-                                   {"score": "p_alive", "op": "<", "value": 0.5})
+            low = segments.preview(
+                session, hub.warehouse, {"score": "p_alive", "op": "<", "value": 0.5}
+            )
             assert low.count == alive[0][0] > 0
             with pytest.raises(InvalidInput, match="recommended_category"):
                 segments.preview(session, hub.warehouse, {"score": "clv", "value": 1})
@@ -40,13 +45,19 @@ def test_score_conditions_match_the_scores_table(cdnow_data_dir: Path) -> None: 
 def test_recommended_category_condition(tmp_path: Path) -> None:
     with connect(Settings(data_dir=tmp_path / "d")) as hub:
         with hub.warehouse.write() as cur:
-            cur.execute("INSERT INTO customers (customer_id, placeholder) VALUES ('a', false), "
-                        "('b', false), ('c', false)")
-            cur.execute("INSERT INTO customer_recommended_category VALUES ('a', '美妆', now()), "
-                        "('b', '数码', now())")
+            cur.execute(
+                "INSERT INTO customers (customer_id, placeholder) VALUES ('a', false), "
+                "('b', false), ('c', false)"
+            )
+            cur.execute(
+                "INSERT INTO customer_recommended_category VALUES ('a', '美妆', now()), "
+                "('b', '数码', now())"
+            )
         with unit_of_work(hub.engine) as session:
-            found = segments.preview(session, hub.warehouse,
-                                     {"score": "recommended_category", "value": "美妆"})
-            other = segments.preview(session, hub.warehouse,
-                                     {"not": {"score": "recommended_category", "value": "美妆"}})
+            found = segments.preview(
+                session, hub.warehouse, {"score": "recommended_category", "value": "美妆"}
+            )
+            other = segments.preview(
+                session, hub.warehouse, {"not": {"score": "recommended_category", "value": "美妆"}}
+            )
     assert found.sample == ["a"] and other.sample == ["b", "c"]

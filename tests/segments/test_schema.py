@@ -32,13 +32,16 @@ def test_documented_rules_are_valid_for_both(rule: dict) -> None:  # type: ignor
     parse_rule(rule)
 
 
-@pytest.mark.parametrize("rule", [
-    {"all": []},
-    {"tag": "lifecycle", "op": "like", "value": "x"},
-    {"orders": "median", "value": 1},
-    {"inactive": "order"},
-    {"reachable": "fax"},
-])
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"all": []},
+        {"tag": "lifecycle", "op": "like", "value": "x"},
+        {"orders": "median", "value": 1},
+        {"inactive": "order"},
+        {"reachable": "fax"},
+    ],
+)
 def test_invalid_rules_are_refused_by_both(rule: dict) -> None:  # type: ignore[type-arg]
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(rule, SCHEMA)

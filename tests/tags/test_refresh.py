@@ -47,12 +47,26 @@ k1-late,k1,2024-07-01 00:00,2024-07-01 00:00,paid,99999
 """
 
 EVENTS = [
-    {"type": "track", "userId": "r2", "event": "page_view", "messageId": "r2-1",
-     "timestamp": "2024-06-10T12:00:00+08:00"},
-    {"type": "page", "anonymousId": "dev-e1", "messageId": "e1-1",
-     "timestamp": "2024-06-28T12:00:00+08:00"},
-    {"type": "identify", "anonymousId": "dev-e1", "userId": "e1", "messageId": "e1-2",
-     "timestamp": "2024-07-05T12:00:00+08:00"},
+    {
+        "type": "track",
+        "userId": "r2",
+        "event": "page_view",
+        "messageId": "r2-1",
+        "timestamp": "2024-06-10T12:00:00+08:00",
+    },
+    {
+        "type": "page",
+        "anonymousId": "dev-e1",
+        "messageId": "e1-1",
+        "timestamp": "2024-06-28T12:00:00+08:00",
+    },
+    {
+        "type": "identify",
+        "anonymousId": "dev-e1",
+        "userId": "e1",
+        "messageId": "e1-2",
+        "timestamp": "2024-07-05T12:00:00+08:00",
+    },
 ]
 
 AS_OF = date(2024, 7, 1)
@@ -61,19 +75,31 @@ AS_OF = date(2024, 7, 1)
 @pytest.fixture
 def shop(hub: Hub, tmp_path: Path) -> Hub:
     for entity, text in (("customers", CUSTOMERS), ("orders", ORDERS)):
-        summary = import_file(engine=hub.engine, warehouse=hub.warehouse,
-                              rejects_dir=hub.settings.rejects_dir, entity=entity,
-                              path=write(tmp_path / f"{entity}.csv", text))
+        summary = import_file(
+            engine=hub.engine,
+            warehouse=hub.warehouse,
+            rejects_dir=hub.settings.rejects_dir,
+            entity=entity,
+            path=write(tmp_path / f"{entity}.csv", text),
+        )
         assert summary.rejected == 0
     events = write(tmp_path / "events.jsonl", "\n".join(json.dumps(e) for e in EVENTS) + "\n")
-    import_file(engine=hub.engine, warehouse=hub.warehouse,
-                rejects_dir=hub.settings.rejects_dir, entity="events", path=events)
+    import_file(
+        engine=hub.engine,
+        warehouse=hub.warehouse,
+        rejects_dir=hub.settings.rejects_dir,
+        entity="events",
+        path=events,
+    )
     return hub
 
 
 def refresh(hub: Hub, day: date = AS_OF, **overrides: object):  # type: ignore[no-untyped-def]
-    return service.refresh(hub.warehouse, as_of=local_midnight_utc(day, hub.settings.tz),
-                           settings=TagSettings(**overrides))
+    return service.refresh(
+        hub.warehouse,
+        as_of=local_midnight_utc(day, hub.settings.tz),
+        settings=TagSettings(**overrides),
+    )
 
 
 def tag(hub: Hub, customer_id: str, family: str) -> list[str]:
@@ -82,14 +108,29 @@ def tag(hub: Hub, customer_id: str, family: str) -> list[str]:
 
 def test_lifecycle_and_windows(shop: Hub) -> None:
     result = refresh(shop)
-    expected = {"n1": "new", "a1": "active", "r1": "returning", "r2": "returning",
-                "s1": "silent", "c1": "churned", "e1": "returning", "k1": "returning",
-                "ref1": "silent", "ref2": "silent", "ref3": "silent"}
+    expected = {
+        "n1": "new",
+        "a1": "active",
+        "r1": "returning",
+        "r2": "returning",
+        "s1": "silent",
+        "c1": "churned",
+        "e1": "returning",
+        "k1": "returning",
+        "ref1": "silent",
+        "ref2": "silent",
+        "ref3": "silent",
+    }
     for customer_id, stage in expected.items():
         assert tag(shop, customer_id, "lifecycle") == [stage], customer_id
     assert result.customers == len(expected)  # f1 signs up after T: not a customer yet
-    assert result.counts["lifecycle"] == {"active": 1, "churned": 1, "new": 1,
-                                          "returning": 4, "silent": 4}
+    assert result.counts["lifecycle"] == {
+        "active": 1,
+        "churned": 1,
+        "new": 1,
+        "returning": 4,
+        "silent": 4,
+    }
     # the order at exactly T does not count: k1 has one paid order before T
     assert service.show(shop.warehouse, "k1").values["frequency"] == 1
 
@@ -98,28 +139,41 @@ def test_rfm_matches_the_definition(shop: Hub) -> None:
     refresh(shop)
     t = local_midnight_utc(AS_OF, shop.settings.tz)
     paid = {  # customer: (last paid, count, sum) of status=paid before T
-        "a1": ("2024-06-25", 2, 60000), "r1": ("2024-06-15", 2, 10000),
-        "s1": ("2024-03-01", 1, 35000), "c1": ("2023-10-01", 1, 9000),
+        "a1": ("2024-06-25", 2, 60000),
+        "r1": ("2024-06-15", 2, 10000),
+        "s1": ("2024-03-01", 1, 35000),
+        "c1": ("2023-10-01", 1, 9000),
         "k1": ("2024-06-01", 1, 12000),
     }
     ids = sorted(paid)
-    recency = np.array([
-        (t - local_midnight_utc(date.fromisoformat(paid[c][0]), shop.settings.tz)).days
-        for c in ids])
+    recency = np.array(
+        [
+            (t - local_midnight_utc(date.fromisoformat(paid[c][0]), shop.settings.tz)).days
+            for c in ids
+        ]
+    )
     freq = np.array([paid[c][1] for c in ids])
     money = np.array([paid[c][2] for c in ids])
-    cuts = {name: np.quantile(v.astype(float), [0.2, 0.4, 0.6, 0.8])
-            for name, v in (("r", recency), ("f", freq), ("m", money))}
+    cuts = {
+        name: np.quantile(v.astype(float), [0.2, 0.4, 0.6, 0.8])
+        for name, v in (("r", recency), ("f", freq), ("m", money))
+    }
     for i, c in enumerate(ids):
         got = service.show(shop.warehouse, c).values
         r_score = 5 - int((recency[i] > cuts["r"]).sum())
         f_score = 1 + int((freq[i] > cuts["f"]).sum())
         m_score = 1 + int((money[i] > cuts["m"]).sum())
         assert (got["recency_days"], got["frequency"], got["monetary_fen"]) == (
-            recency[i], freq[i], money[i])
+            recency[i],
+            freq[i],
+            money[i],
+        )
         assert (got["r_score"], got["f_score"], got["m_score"]) == (r_score, f_score, m_score), c
-        cn = rules.rfm_cn(bool(recency[i] < recency.mean()), bool(freq[i] > freq.mean()),
-                          bool(money[i] > money.mean()))
+        cn = rules.rfm_cn(
+            bool(recency[i] < recency.mean()),
+            bool(freq[i] > freq.mean()),
+            bool(money[i] > money.mean()),
+        )
         assert tag(shop, c, "rfm_cn") == [cn]
         assert tag(shop, c, "rfm_segment") == [rules.rfm_segment(r_score, f_score, m_score)]
     for no_orders in ("n1", "r2", "e1"):
@@ -153,8 +207,9 @@ def test_value_tiers_frequency_and_attributes(shop: Hub) -> None:
 def test_snapshots_transitions_and_manual_tags(shop: Hub) -> None:
     refresh(shop)
     refresh(shop, date(2024, 8, 15))
-    moves = {(m["from"], m["to"]): m["customers"]
-             for m in service.transitions(shop.warehouse).moves}
+    moves = {
+        (m["from"], m["to"]): m["customers"] for m in service.transitions(shop.warehouse).moves
+    }
     assert moves[("new", "silent")] == 1
     assert moves[("active", "silent")] == 1
     assert moves[("returning", "silent")] == 4
@@ -171,8 +226,9 @@ def test_snapshots_transitions_and_manual_tags(shop: Hub) -> None:
         service.add_manual(shop.warehouse, ["a1", "nobody"], "vip", source="test")
 
 
-def test_empty_shop_and_failed_refresh(hub: Hub, shop: Hub, monkeypatch: pytest.MonkeyPatch,
-                                       tmp_path: Path) -> None:
+def test_empty_shop_and_failed_refresh(
+    hub: Hub, shop: Hub, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     first = refresh(shop)
     before = service.counts(shop.warehouse)
 

@@ -11,8 +11,11 @@ def test_every_rfm_score_has_a_segment_by_an_explicit_rule() -> None:
     seen = set()
     for r, f, m in itertools.product(range(1, 6), repeat=3):
         fm = (f + m + 1) // 2
-        matching = [name for name, (rl, rh), (fl, fh) in rules.RFM_SEGMENT_RULES
-                    if rl <= r <= rh and fl <= fm <= fh]
+        matching = [
+            name
+            for name, (rl, rh), (fl, fh) in rules.RFM_SEGMENT_RULES
+            if rl <= r <= rh and fl <= fm <= fh
+        ]
         assert matching, (r, f, m)  # never the fallback
         seen.add(rules.rfm_segment(r, f, m))
     assert seen == set(rules.RFM_SEGMENTS)

@@ -201,26 +201,153 @@ class _Channel:
 
 
 _CHANNELS: tuple[_Channel, ...] = (
-    _Channel("app_store", 0.12, 0.0, 45, 35, 0.020, 0.45, 1.10, 1.4, 2.6, 1.00, 0.19, "cpi",
-             (1.0, 0.0, 0.0)),
-    _Channel("search", 0.13, 0.0, 85, 60, 0.035, 0.55, 1.25, 1.2, 3.0, 1.15, 0.22, "cpc",
-             (0.3, 0.2, 0.5)),
-    _Channel("ad_network", 0.10, -0.4, 22, 12, 0.006, 0.25, 0.75, 2.0, 2.0, 0.85, 0.09,
-             "display", (0.6, 0.2, 0.2)),
-    _Channel("social_ads", 0.10, 0.0, 32, 28, 0.012, 0.38, 0.95, 1.6, 2.4, 0.95, 0.15,
-             "paid_social", (0.3, 0.5, 0.2)),
-    _Channel("douyin", 0.16, 0.8, 14, 18, 0.015, 0.28, 0.65, 2.2, 1.8, 0.80, 0.09,
-             "short_video", (0.4, 0.5, 0.1)),
-    _Channel("xiaohongshu", 0.07, 0.3, 55, 45, 0.020, 0.50, 1.15, 1.3, 2.7, 1.25, 0.30,
-             "notes", (0.5, 0.3, 0.2)),
-    _Channel("offline", 0.04, 0.0, 60, 30, 0.050, 0.70, 1.30, 1.0, 3.0, 1.10, 0.20,
-             "qr_code", (0.3, 0.7, 0.0)),
-    _Channel("kol", 0.05, 0.2, 50, 40, 0.018, 0.45, 1.00, 1.5, 2.5, 1.05, 0.28, "influencer",
-             (0.4, 0.5, 0.1)),
-    _Channel("referral", 0.06, 0.0, None, 0, 0.0, 0.60, 1.20, 1.1, 2.9, 1.00, 0.22, "invite",
-             (0.3, 0.7, 0.0)),
-    _Channel("organic", 0.17, 0.0, None, 0, 0.0, 0.50, 1.10, 1.3, 2.7, 1.00, 0.19, "none",
-             (0.4, 0.3, 0.3)),
+    _Channel(
+        "app_store",
+        0.12,
+        0.0,
+        45,
+        35,
+        0.020,
+        0.45,
+        1.10,
+        1.4,
+        2.6,
+        1.00,
+        0.19,
+        "cpi",
+        (1.0, 0.0, 0.0),
+    ),
+    _Channel(
+        "search", 0.13, 0.0, 85, 60, 0.035, 0.55, 1.25, 1.2, 3.0, 1.15, 0.22, "cpc", (0.3, 0.2, 0.5)
+    ),
+    _Channel(
+        "ad_network",
+        0.10,
+        -0.4,
+        22,
+        12,
+        0.006,
+        0.25,
+        0.75,
+        2.0,
+        2.0,
+        0.85,
+        0.09,
+        "display",
+        (0.6, 0.2, 0.2),
+    ),
+    _Channel(
+        "social_ads",
+        0.10,
+        0.0,
+        32,
+        28,
+        0.012,
+        0.38,
+        0.95,
+        1.6,
+        2.4,
+        0.95,
+        0.15,
+        "paid_social",
+        (0.3, 0.5, 0.2),
+    ),
+    _Channel(
+        "douyin",
+        0.16,
+        0.8,
+        14,
+        18,
+        0.015,
+        0.28,
+        0.65,
+        2.2,
+        1.8,
+        0.80,
+        0.09,
+        "short_video",
+        (0.4, 0.5, 0.1),
+    ),
+    _Channel(
+        "xiaohongshu",
+        0.07,
+        0.3,
+        55,
+        45,
+        0.020,
+        0.50,
+        1.15,
+        1.3,
+        2.7,
+        1.25,
+        0.30,
+        "notes",
+        (0.5, 0.3, 0.2),
+    ),
+    _Channel(
+        "offline",
+        0.04,
+        0.0,
+        60,
+        30,
+        0.050,
+        0.70,
+        1.30,
+        1.0,
+        3.0,
+        1.10,
+        0.20,
+        "qr_code",
+        (0.3, 0.7, 0.0),
+    ),
+    _Channel(
+        "kol",
+        0.05,
+        0.2,
+        50,
+        40,
+        0.018,
+        0.45,
+        1.00,
+        1.5,
+        2.5,
+        1.05,
+        0.28,
+        "influencer",
+        (0.4, 0.5, 0.1),
+    ),
+    _Channel(
+        "referral",
+        0.06,
+        0.0,
+        None,
+        0,
+        0.0,
+        0.60,
+        1.20,
+        1.1,
+        2.9,
+        1.00,
+        0.22,
+        "invite",
+        (0.3, 0.7, 0.0),
+    ),
+    _Channel(
+        "organic",
+        0.17,
+        0.0,
+        None,
+        0,
+        0.0,
+        0.50,
+        1.10,
+        1.3,
+        2.7,
+        1.00,
+        0.19,
+        "none",
+        (0.4, 0.3, 0.3),
+    ),
 )
 CHANNELS: tuple[str, ...] = tuple(c.name for c in _CHANNELS)
 PAID_CHANNELS: tuple[str, ...] = tuple(c.name for c in _CHANNELS if c.cac_yuan is not None)
@@ -246,40 +373,175 @@ class _Category:
 
 
 _CATEGORIES: tuple[_Category, ...] = (
-    _Category("美妆", "BEA", 129, 0.60, 1.3, 0.15, ("花漾", "植萃坊", "雪颜", "初见", "青柠"),
-              ("化妆棉", "卸妆湿巾", "润唇膏", "氨基酸洗面奶", "补水面膜", "丝绒口红",
-               "防晒霜", "粉底液", "修护精华液", "护肤礼盒"),
-              ("口红", "面膜", "防晒", "精华", "粉底液", "敏感肌")),
-    _Category("数码", "DIG", 399, 1.05, 1.0, 0.10, ("极客", "星途", "小橙", "锐影", "云帆"),
-              ("数据线", "手机壳", "快充充电器", "蓝牙耳机", "移动电源", "智能手环",
-               "机械键盘", "降噪耳机", "平板电脑", "轻薄笔记本电脑"),
-              ("耳机", "充电宝", "笔记本", "键盘", "手环", "平板")),
-    _Category("母婴", "BAB", 119, 0.70, 0.8, 0.45, ("贝乐", "萌芽", "小象", "暖暖", "童趣"),
-              ("婴儿湿巾", "口水巾", "宝宝奶瓶", "纸尿裤", "婴儿洗护套装", "学步鞋",
-               "婴儿配方奶粉", "儿童安全座椅", "婴儿推车"),
-              ("纸尿裤", "奶粉", "湿巾", "推车", "宝宝辅食")),
-    _Category("运动", "SPO", 199, 0.70, 0.8, 0.15, ("飞跃", "劲跑", "猎豹", "轻行", "迅驰"),
-              ("运动袜", "跳绳", "瑜伽垫", "运动水壶", "速干T恤", "运动短裤", "跑步鞋",
-               "羽毛球拍", "登山包"),
-              ("跑鞋", "瑜伽垫", "健身", "羽毛球", "速干衣")),
-    _Category("家居", "HOM", 89, 0.80, 1.0, 0.30, ("木语", "宜居", "暖巢", "简屋", "悦家"),
-              ("抽纸", "收纳盒", "纯棉毛巾", "香薰蜡烛", "保温杯", "床上四件套", "乳胶枕",
-               "空气炸锅", "懒人沙发"),
-              ("收纳", "四件套", "保温杯", "香薰", "空气炸锅")),
-    _Category("食品", "FOD", 49, 0.60, 1.2, 0.80, ("味小馋", "山野集", "老街坊", "甜蜜工坊",
-                                                  "鲜果园"),
-              ("辣条", "牛肉干", "螺蛳粉", "挂耳咖啡", "坚果礼包", "自热火锅", "红茶礼盒",
-               "车厘子", "月饼礼盒"),
-              ("零食", "螺蛳粉", "咖啡", "坚果", "车厘子", "自热火锅")),
-    _Category("服饰", "APP", 169, 0.70, 1.2, 0.15, ("素衣", "森屿", "城市旅人", "暖冬",
-                                                  "简约派"),
-              ("棉袜", "纯棉T恤", "连帽卫衣", "直筒牛仔裤", "碎花连衣裙", "针织开衫",
-               "休闲鞋", "轻薄羽绒服", "羊绒大衣"),
-              ("连衣裙", "卫衣", "羽绒服", "牛仔裤", "T恤")),
-    _Category("图书", "BOK", 45, 0.45, 0.6, 0.30, ("博文", "书香", "新知", "青藤", "墨韵"),
-              ("儿童绘本", "漫画", "长篇小说", "散文集", "考研真题", "编程入门",
-               "中国通史", "精装典藏套装"),
-              ("小说", "绘本", "考研", "编程", "历史")),
+    _Category(
+        "美妆",
+        "BEA",
+        129,
+        0.60,
+        1.3,
+        0.15,
+        ("花漾", "植萃坊", "雪颜", "初见", "青柠"),
+        (
+            "化妆棉",
+            "卸妆湿巾",
+            "润唇膏",
+            "氨基酸洗面奶",
+            "补水面膜",
+            "丝绒口红",
+            "防晒霜",
+            "粉底液",
+            "修护精华液",
+            "护肤礼盒",
+        ),
+        ("口红", "面膜", "防晒", "精华", "粉底液", "敏感肌"),
+    ),
+    _Category(
+        "数码",
+        "DIG",
+        399,
+        1.05,
+        1.0,
+        0.10,
+        ("极客", "星途", "小橙", "锐影", "云帆"),
+        (
+            "数据线",
+            "手机壳",
+            "快充充电器",
+            "蓝牙耳机",
+            "移动电源",
+            "智能手环",
+            "机械键盘",
+            "降噪耳机",
+            "平板电脑",
+            "轻薄笔记本电脑",
+        ),
+        ("耳机", "充电宝", "笔记本", "键盘", "手环", "平板"),
+    ),
+    _Category(
+        "母婴",
+        "BAB",
+        119,
+        0.70,
+        0.8,
+        0.45,
+        ("贝乐", "萌芽", "小象", "暖暖", "童趣"),
+        (
+            "婴儿湿巾",
+            "口水巾",
+            "宝宝奶瓶",
+            "纸尿裤",
+            "婴儿洗护套装",
+            "学步鞋",
+            "婴儿配方奶粉",
+            "儿童安全座椅",
+            "婴儿推车",
+        ),
+        ("纸尿裤", "奶粉", "湿巾", "推车", "宝宝辅食"),
+    ),
+    _Category(
+        "运动",
+        "SPO",
+        199,
+        0.70,
+        0.8,
+        0.15,
+        ("飞跃", "劲跑", "猎豹", "轻行", "迅驰"),
+        (
+            "运动袜",
+            "跳绳",
+            "瑜伽垫",
+            "运动水壶",
+            "速干T恤",
+            "运动短裤",
+            "跑步鞋",
+            "羽毛球拍",
+            "登山包",
+        ),
+        ("跑鞋", "瑜伽垫", "健身", "羽毛球", "速干衣"),
+    ),
+    _Category(
+        "家居",
+        "HOM",
+        89,
+        0.80,
+        1.0,
+        0.30,
+        ("木语", "宜居", "暖巢", "简屋", "悦家"),
+        (
+            "抽纸",
+            "收纳盒",
+            "纯棉毛巾",
+            "香薰蜡烛",
+            "保温杯",
+            "床上四件套",
+            "乳胶枕",
+            "空气炸锅",
+            "懒人沙发",
+        ),
+        ("收纳", "四件套", "保温杯", "香薰", "空气炸锅"),
+    ),
+    _Category(
+        "食品",
+        "FOD",
+        49,
+        0.60,
+        1.2,
+        0.80,
+        ("味小馋", "山野集", "老街坊", "甜蜜工坊", "鲜果园"),
+        (
+            "辣条",
+            "牛肉干",
+            "螺蛳粉",
+            "挂耳咖啡",
+            "坚果礼包",
+            "自热火锅",
+            "红茶礼盒",
+            "车厘子",
+            "月饼礼盒",
+        ),
+        ("零食", "螺蛳粉", "咖啡", "坚果", "车厘子", "自热火锅"),
+    ),
+    _Category(
+        "服饰",
+        "APP",
+        169,
+        0.70,
+        1.2,
+        0.15,
+        ("素衣", "森屿", "城市旅人", "暖冬", "简约派"),
+        (
+            "棉袜",
+            "纯棉T恤",
+            "连帽卫衣",
+            "直筒牛仔裤",
+            "碎花连衣裙",
+            "针织开衫",
+            "休闲鞋",
+            "轻薄羽绒服",
+            "羊绒大衣",
+        ),
+        ("连衣裙", "卫衣", "羽绒服", "牛仔裤", "T恤"),
+    ),
+    _Category(
+        "图书",
+        "BOK",
+        45,
+        0.45,
+        0.6,
+        0.30,
+        ("博文", "书香", "新知", "青藤", "墨韵"),
+        (
+            "儿童绘本",
+            "漫画",
+            "长篇小说",
+            "散文集",
+            "考研真题",
+            "编程入门",
+            "中国通史",
+            "精装典藏套装",
+        ),
+        ("小说", "绘本", "考研", "编程", "历史"),
+    ),
 )
 CATEGORIES: tuple[str, ...] = tuple(c.name for c in _CATEGORIES)
 _VARIANTS = ("", "", "经典款", "升级版", "套装", "限定款", "Pro")
@@ -315,15 +577,62 @@ _OCCUPATIONS: tuple[tuple[str, tuple[str, ...], float, tuple[float, float, float
 _INCOME_BANDS = ("<5k", "5k-10k", "10k-20k", "20k+")
 _INCOME_SPEND = np.array([0.75, 0.95, 1.15, 1.45])
 _MOBILE_PREFIXES = (
-    "130", "131", "132", "133", "135", "136", "137", "138", "139", "147", "150", "151",
-    "152", "153", "155", "156", "157", "158", "159", "166", "176", "177", "178", "180",
-    "181", "182", "183", "185", "186", "187", "188", "189", "191", "195", "198", "199",
+    "130",
+    "131",
+    "132",
+    "133",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "147",
+    "150",
+    "151",
+    "152",
+    "153",
+    "155",
+    "156",
+    "157",
+    "158",
+    "159",
+    "166",
+    "176",
+    "177",
+    "178",
+    "180",
+    "181",
+    "182",
+    "183",
+    "185",
+    "186",
+    "187",
+    "188",
+    "189",
+    "191",
+    "195",
+    "198",
+    "199",
 )
-_EMAIL_DOMAINS = ("qq.com", "163.com", "126.com", "sina.com", "foxmail.com", "outlook.com",
-                  "gmail.com")
+_EMAIL_DOMAINS = (
+    "qq.com",
+    "163.com",
+    "126.com",
+    "sina.com",
+    "foxmail.com",
+    "outlook.com",
+    "gmail.com",
+)
 _EMAIL_DOMAIN_P = (0.48, 0.2, 0.1, 0.05, 0.07, 0.05, 0.05)
-_OVERSEAS_TZ = ("Asia/Tokyo", "Asia/Singapore", "America/Los_Angeles", "Europe/London",
-                "Australia/Sydney", "America/New_York", "Asia/Seoul")
+_OVERSEAS_TZ = (
+    "Asia/Tokyo",
+    "Asia/Singapore",
+    "America/Los_Angeles",
+    "Europe/London",
+    "Australia/Sydney",
+    "America/New_York",
+    "Asia/Seoul",
+)
 _ID_ALPHABET = np.frombuffer(
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", dtype=np.uint8
 )
@@ -335,12 +644,41 @@ _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 _TYPES = ("track", "identify", "page")
 _T_TRACK, _T_IDENTIFY, _T_PAGE = 0, 1, 2
-_EVENT_NAMES = ("signup", "page_view", "product_view", "search", "add_to_cart", "favorite",
-                "follow", "share", "checkin", "order_paid", "refund")
-(_E_SIGNUP, _E_PAGE_VIEW, _E_PRODUCT_VIEW, _E_SEARCH, _E_ADD_TO_CART, _E_FAVORITE, _E_FOLLOW,
- _E_SHARE, _E_CHECKIN, _E_ORDER_PAID, _E_REFUND) = range(len(_EVENT_NAMES))
-_PAGES = (("/", "首页"), ("/category", "分类"), ("/promo", "活动会场"), ("/cart", "购物车"),
-          ("/me", "我的"), ("/coupons", "领券中心"), ("/live", "直播间"))
+_EVENT_NAMES = (
+    "signup",
+    "page_view",
+    "product_view",
+    "search",
+    "add_to_cart",
+    "favorite",
+    "follow",
+    "share",
+    "checkin",
+    "order_paid",
+    "refund",
+)
+(
+    _E_SIGNUP,
+    _E_PAGE_VIEW,
+    _E_PRODUCT_VIEW,
+    _E_SEARCH,
+    _E_ADD_TO_CART,
+    _E_FAVORITE,
+    _E_FOLLOW,
+    _E_SHARE,
+    _E_CHECKIN,
+    _E_ORDER_PAID,
+    _E_REFUND,
+) = range(len(_EVENT_NAMES))
+_PAGES = (
+    ("/", "首页"),
+    ("/category", "分类"),
+    ("/promo", "活动会场"),
+    ("/cart", "购物车"),
+    ("/me", "我的"),
+    ("/coupons", "领券中心"),
+    ("/live", "直播间"),
+)
 _LANDING_PAGES = (("/landing", "新人专享"), ("/", "首页"), ("/promo", "活动会场"))
 # behaviour knobs (rates per day); (others, engaged) pairs
 _LAMBDA_SHAPE = 0.9  # BG/NBD r
@@ -353,10 +691,41 @@ _HONEYMOON_SESSIONS = (1.0, 0.7)  # sessions per day in the early phase
 _SESSIONS_PER_PURCHASE = (1.0, 4.0)  # browsing sessions per expected purchase while alive
 _VIEWS_PER_SESSION = 3.5
 _FAVORITE_PER_VIEW = (0.015, 0.05)
-_SPRING_FESTIVALS = (dt.date(2024, 2, 10), dt.date(2025, 1, 29), dt.date(2026, 2, 17),
-                     dt.date(2027, 2, 6), dt.date(2028, 1, 26))
-_HOUR_WEIGHTS = np.array([2.0, 1.2, 0.6, 0.3, 0.2, 0.3, 0.6, 1.3, 2.2, 2.7, 3.0, 3.2, 3.8,
-                          3.4, 2.8, 2.8, 3.0, 3.2, 3.6, 4.4, 5.6, 6.2, 5.4, 3.6])
+_SPRING_FESTIVALS = (
+    dt.date(2024, 2, 10),
+    dt.date(2025, 1, 29),
+    dt.date(2026, 2, 17),
+    dt.date(2027, 2, 6),
+    dt.date(2028, 1, 26),
+)
+_HOUR_WEIGHTS = np.array(
+    [
+        2.0,
+        1.2,
+        0.6,
+        0.3,
+        0.2,
+        0.3,
+        0.6,
+        1.3,
+        2.2,
+        2.7,
+        3.0,
+        3.2,
+        3.8,
+        3.4,
+        2.8,
+        2.8,
+        3.0,
+        3.2,
+        3.6,
+        4.4,
+        5.6,
+        6.2,
+        5.4,
+        3.6,
+    ]
+)
 
 
 def _json(obj: object) -> str:
@@ -492,7 +861,7 @@ def _group_rank(sorted_keys: np.ndarray) -> np.ndarray:
 def _random_ids(rng: np.random.Generator, n: int, length: int, prefix: str) -> list[str]:
     codes = _ID_ALPHABET[rng.integers(0, _ID_ALPHABET.size, size=(n, length))]
     raw = codes.tobytes()
-    return [prefix + raw[i * length:(i + 1) * length].decode() for i in range(n)]
+    return [prefix + raw[i * length : (i + 1) * length].decode() for i in range(n)]
 
 
 def _uuid4(rng: np.random.Generator, n: int) -> pa.Array:
@@ -514,8 +883,9 @@ def _uuid4(rng: np.random.Generator, n: int) -> pa.Array:
     return pa.Array.from_buffers(pa.string(), n, [None, offsets, data])
 
 
-def _take(pool: list[str | None] | pa.Array, idx: np.ndarray, mask: np.ndarray | None = None
-          ) -> pa.Array:
+def _take(
+    pool: list[str | None] | pa.Array, idx: np.ndarray, mask: np.ndarray | None = None
+) -> pa.Array:
     arr = pool if isinstance(pool, pa.Array) else pa.array(pool, type=pa.string())
     indices = pa.array(np.asarray(idx, dtype=np.int64), mask=mask)
     return arr.take(indices)
@@ -655,9 +1025,7 @@ def _assign_referrers(
     return referrer, heavy
 
 
-def _people(
-    rng: np.random.Generator, fake: Faker, cal: _Calendar, n: int, end: dt.date
-) -> _People:
+def _people(rng: np.random.Generator, fake: Faker, cal: _Calendar, n: int, end: dt.date) -> _People:
     days = cal.days
     n_ch = len(_CHANNELS)
     # --- signup times: growth trend x seasonality (slightly damped) x hour of day
@@ -721,9 +1089,7 @@ def _people(
         ind_base.append(len(ind_names))
         ind_names.extend(o[1])
     n_ind = np.array([len(o[1]) for o in _OCCUPATIONS])
-    industry = np.array(ind_base)[occupation] + (rng.random(n) * n_ind[occupation]).astype(
-        np.int64
-    )
+    industry = np.array(ind_base)[occupation] + (rng.random(n) * n_ind[occupation]).astype(np.int64)
     score = (
         np.array([o[2] for o in _OCCUPATIONS])[occupation]
         + np.array([0.0, 0.9, 0.4, -0.1])[tier]
@@ -776,8 +1142,13 @@ def _people(
     qq = 10_000_000 + rng.choice(2_990_000_000, size=n, replace=False)
     handles = _random_ids(rng, n, 7, "")
     email = [
-        (f"{q}@qq.com" if d == 0 else f"{h.lower().replace('-', '').replace('_', '')}{i}@"
-         f"{_EMAIL_DOMAINS[d]}") if e else None
+        (
+            f"{q}@qq.com"
+            if d == 0
+            else f"{h.lower().replace('-', '').replace('_', '')}{i}@{_EMAIL_DOMAINS[d]}"
+        )
+        if e
+        else None
         for i, (e, d, q, h) in enumerate(zip(has_email, domain, qq, handles, strict=True))
     ]
     has_openid = rng.random(n) < np.array([0.55, 1.0, 0.5])[platform]
@@ -786,7 +1157,7 @@ def _people(
     unionid = _random_ids(rng, n, 27, "o")
     has_push = (platform == 0) & (rng.random(n) < 0.85)
     push_token = rng.bytes(32 * n).hex()
-    push_token = [push_token[i * 64:(i + 1) * 64] for i in range(n)]
+    push_token = [push_token[i * 64 : (i + 1) * 64] for i in range(n)]
     has_weibo = rng.random(n) < np.where(female, 0.18, 0.12)
     weibo = rng.integers(1_000_000_000, 7_999_999_999, n)
 
@@ -801,9 +1172,7 @@ def _people(
     abroad = rng.random(n) < 0.006
     tz_idx = np.where(
         abroad,
-        np.array([tz_names.index(t) for t in _OVERSEAS_TZ])[
-            rng.integers(0, len(_OVERSEAS_TZ), n)
-        ],
+        np.array([tz_names.index(t) for t in _OVERSEAS_TZ])[rng.integers(0, len(_OVERSEAS_TZ), n)],
         tz_idx,
     )
 
@@ -889,9 +1258,7 @@ def _purchases(rng: np.random.Generator, cal: _Calendar, people: _People) -> _Pu
     ok = t1 < days
     b, t1 = b[ok], t1[ok]
     # repeat purchases: thinned Poisson(lambda x season x hour); dropout after each purchase
-    own, t = _thinned_times(
-        rng, cal.intensity(1.0), t1, np.full(b.size, days), people.lam[b]
-    )
+    own, t = _thinned_times(rng, cal.intensity(1.0), t1, np.full(b.size, days), people.lam[b])
     order = np.lexsort((t, own))
     own, t = own[order], t[order]
     # BG/NBD: the customer drops out after the k-th repeat purchase, k ~ Geometric(p)
@@ -936,8 +1303,7 @@ _ORDER_CHANNELS = ("app", "mini_program", "web", "offline")
 _COUPONS = ("NEW10", "618MJ", "1111MJ", "1212MJ", "VIP5")
 
 
-def _pick_categories(rng: np.random.Generator, people: _People, cust: np.ndarray
-                     ) -> np.ndarray:
+def _pick_categories(rng: np.random.Generator, people: _People, cust: np.ndarray) -> np.ndarray:
     j = (rng.random(cust.size) * people.n_interests[cust]).astype(np.int64)
     own = people.interests[cust, j]
     pop = np.array([c.popularity for c in _CATEGORIES])
@@ -945,14 +1311,18 @@ def _pick_categories(rng: np.random.Generator, people: _People, cust: np.ndarray
     return np.where(rng.random(cust.size) < 0.75, own, anyc)
 
 
-def _pick_popular_skus(rng: np.random.Generator, cat: _Catalogue, category: np.ndarray
-                       ) -> np.ndarray:
+def _pick_popular_skus(
+    rng: np.random.Generator, cat: _Catalogue, category: np.ndarray
+) -> np.ndarray:
     idx = np.searchsorted(cat.popularity_cum, category + rng.random(category.size), "right")
     return np.clip(idx, cat.cat_start[category], cat.cat_end[category] - 1)
 
 
 def _orders(
-    rng: np.random.Generator, cal: _Calendar, people: _People, cat: _Catalogue,
+    rng: np.random.Generator,
+    cal: _Calendar,
+    people: _People,
+    cat: _Catalogue,
     purchases: _Purchases,
 ) -> _Orders:
     end = cal.end_local_us
@@ -994,11 +1364,15 @@ def _orders(
     row_cat = _pick_categories(rng, people, row_cust)
     mu = np.log(np.array([c.median_yuan for c in _CATEGORIES]) * 100.0)[row_cat]
     sigma = np.array([c.sigma for c in _CATEGORIES])[row_cat]
-    target = row_cat * 100.0 + mu + sigma * rng.standard_normal(row_cat.size) + np.log(
-        people.spend_level[row_cust]
+    target = (
+        row_cat * 100.0
+        + mu
+        + sigma * rng.standard_normal(row_cat.size)
+        + np.log(people.spend_level[row_cust])
     )
-    hi = np.clip(np.searchsorted(cat.log_price_key, target), cat.cat_start[row_cat],
-                 cat.cat_end[row_cat] - 1)
+    hi = np.clip(
+        np.searchsorted(cat.log_price_key, target), cat.cat_start[row_cat], cat.cat_end[row_cat] - 1
+    )
     lo = np.maximum(hi - 1, cat.cat_start[row_cat])
     closer_lo = np.abs(cat.log_price_key[lo] - target) < np.abs(cat.log_price_key[hi] - target)
     row_sku = np.where(closer_lo, lo, hi)
@@ -1020,11 +1394,17 @@ def _orders(
     not_cancelled = o_status != 2
     new10 = o_first & (subtotal >= 3000) & (rng.random(n_orders) < 0.75)
     c618 = (month == 6) & (dom <= 18) & (subtotal >= 30000) & (rng.random(n_orders) < 0.85)
-    c1111 = (((month == 10) & (dom == 31)) | ((month == 11) & (dom <= 11))) & (
-        subtotal >= 30000
-    ) & (rng.random(n_orders) < 0.85)
-    c1212 = (month == 12) & (dom >= 10) & (dom <= 12) & (subtotal >= 20000) & (
-        rng.random(n_orders) < 0.8
+    c1111 = (
+        (((month == 10) & (dom == 31)) | ((month == 11) & (dom <= 11)))
+        & (subtotal >= 30000)
+        & (rng.random(n_orders) < 0.85)
+    )
+    c1212 = (
+        (month == 12)
+        & (dom >= 10)
+        & (dom <= 12)
+        & (subtotal >= 20000)
+        & (rng.random(n_orders) < 0.8)
     )
     discount = (
         new10 * 1000
@@ -1038,12 +1418,19 @@ def _orders(
     amount = (subtotal - discount).astype(np.int64)
     flags = np.stack([new10, c618, c1111, c1212, vip], axis=1)
     coupon_offsets = np.r_[0, np.cumsum(flags.sum(axis=1))]
-    coupon_values = pa.array(np.tile(np.array(_COUPONS), n_orders)[flags.ravel()].tolist(),
-                             type=pa.string())
+    coupon_values = pa.array(
+        np.tile(np.array(_COUPONS), n_orders)[flags.ravel()].tolist(), type=pa.string()
+    )
 
     # sales channel from the customer's platform
-    ch_p = np.array([[0.86, 0.04, 0.08, 0.02], [0.05, 0.88, 0.04, 0.03],
-                     [0.15, 0.05, 0.78, 0.02], [0.15, 0.40, 0.00, 0.45]])
+    ch_p = np.array(
+        [
+            [0.86, 0.04, 0.08, 0.02],
+            [0.05, 0.88, 0.04, 0.03],
+            [0.15, 0.05, 0.78, 0.02],
+            [0.15, 0.40, 0.00, 0.45],
+        ]
+    )
     row = np.where(people.channel[o_cust] == _CH["offline"], 3, people.platform[o_cust])
     sales_channel = _choice_rows(rng, ch_p, row)
 
@@ -1174,29 +1561,46 @@ def _sessions(
     tv = start[o] + (rng.random(o.size) * dur[o]).astype(np.int64)
     ev.add(vc, tv, _E_PRODUCT_VIEW, base["sku"] + sku)
     m = rng.random(o.size) < 0.10
-    ev.add(vc[m], tv[m] + _uniform_us(rng, 5e6, 120e6, int(m.sum())), _E_ADD_TO_CART,
-           base["sku"] + sku[m])
+    ev.add(
+        vc[m],
+        tv[m] + _uniform_us(rng, 5e6, 120e6, int(m.sum())),
+        _E_ADD_TO_CART,
+        base["sku"] + sku[m],
+    )
     m = rng.random(o.size) < fav_p[vc]
-    ev.add(vc[m], tv[m] + _uniform_us(rng, 3e6, 60e6, int(m.sum())), _E_FAVORITE,
-           base["sku"] + sku[m])
+    ev.add(
+        vc[m], tv[m] + _uniform_us(rng, 3e6, 60e6, int(m.sum())), _E_FAVORITE, base["sku"] + sku[m]
+    )
     m = rng.random(o.size) < 0.01
-    ev.add(vc[m], tv[m] + _uniform_us(rng, 5e6, 90e6, int(m.sum())), _E_SHARE,
-           base["share_sku"] + sku[m])
+    ev.add(
+        vc[m],
+        tv[m] + _uniform_us(rng, 5e6, 90e6, int(m.sum())),
+        _E_SHARE,
+        base["share_sku"] + sku[m],
+    )
     # searches
     k = rng.poisson(0.35, n)
     o = np.repeat(np.arange(n), k)
     sc = cust[o]
-    ev.add(sc, start[o] + (rng.random(o.size) * dur[o] * 0.3).astype(np.int64), _E_SEARCH,
-           _search_props(rng, people, base, sc))
+    ev.add(
+        sc,
+        start[o] + (rng.random(o.size) * dur[o] * 0.3).astype(np.int64),
+        _E_SEARCH,
+        _search_props(rng, people, base, sc),
+    )
     # daily check-in in the app / mini program
-    m = (people.platform[cust] != 2) & (rng.random(n) < np.where(people.engaged[cust], 0.5,
-                                                                  0.3))
-    ev.add(cust[m], start[m] + 2 * US_PER_SEC, _E_CHECKIN,
-           base["checkin"] + (rng.random(int(m.sum())) < 0.2))
+    m = (people.platform[cust] != 2) & (rng.random(n) < np.where(people.engaged[cust], 0.5, 0.3))
+    ev.add(
+        cust[m],
+        start[m] + 2 * US_PER_SEC,
+        _E_CHECKIN,
+        base["checkin"] + (rng.random(int(m.sum())) < 0.2),
+    )
 
 
-def _search_props(rng: np.random.Generator, people: _People, base: dict[str, int],
-                  cust: np.ndarray) -> np.ndarray:
+def _search_props(
+    rng: np.random.Generator, people: _People, base: dict[str, int], cust: np.ndarray
+) -> np.ndarray:
     category = _pick_categories(rng, people, cust)
     q_count = np.array([len(c.queries) for c in _CATEGORIES])
     q_base = base["query"] + np.r_[0, np.cumsum(q_count)[:-1]]
@@ -1205,8 +1609,9 @@ def _search_props(rng: np.random.Generator, people: _People, base: dict[str, int
     return np.where(rng.random(cust.size) < 0.15, generic, idx)
 
 
-def _pick_session(rng: np.random.Generator, sess_cust_sorted: np.ndarray, cust: np.ndarray
-                  ) -> np.ndarray:
+def _pick_session(
+    rng: np.random.Generator, sess_cust_sorted: np.ndarray, cust: np.ndarray
+) -> np.ndarray:
     """Index of a random session of each customer (sessions sorted by customer)."""
     lo = np.searchsorted(sess_cust_sorted, cust, "left")
     hi = np.searchsorted(sess_cust_sorted, cust, "right")
@@ -1233,18 +1638,20 @@ def _events(
         "empty": pool.block(["{}"]),
         "page": pool.block([_json({"path": p, "title": t}) for p, t in _PAGES]),
         "landing": pool.block([_json({"path": p, "title": t}) for p, t in _LANDING_PAGES]),
-        "sku": pool.block([
-            _json({"sku": s, "category": CATEGORIES[c], "price_fen": int(p)})
-            for s, c, p in zip(cat.sku, cat.category, cat.price_fen, strict=True)
-        ]),
-        "share_sku": pool.block([_json({"channel": "wechat", "content": "product", "sku": s})
-                                 for s in cat.sku]),
+        "sku": pool.block(
+            [
+                _json({"sku": s, "category": CATEGORIES[c], "price_fen": int(p)})
+                for s, c, p in zip(cat.sku, cat.category, cat.price_fen, strict=True)
+            ]
+        ),
+        "share_sku": pool.block(
+            [_json({"channel": "wechat", "content": "product", "sku": s}) for s in cat.sku]
+        ),
         "query": pool.block([_json({"query": q}) for c in _CATEGORIES for q in c.queries]),
         "query_generic": pool.block([_json({"query": q}) for q in _GENERIC_QUERIES]),
         "signup": pool.block([_json({"channel": c}) for c in CHANNELS]),
         "checkin": pool.block([_json({"points": 5}), _json({"points": 10})]),
-        "follow": pool.block([_json({"target": "official_account"}),
-                              _json({"target": "store"})]),
+        "follow": pool.block([_json({"target": "official_account"}), _json({"target": "store"})]),
         "invite": pool.block([_json({"channel": "wechat", "content": "invite"})]),
         "order": pool.block(orders.prop_json),
     }
@@ -1258,9 +1665,14 @@ def _events(
         rng.uniform(1.0, 30.0, o.size) * US_PER_MIN,
         rng.uniform(0.05, 3.0, o.size) * US_PER_DAY,
     ).astype(np.int64)
-    ev.add(o, s_us[o] - before, -1, base["landing"] + rng.integers(0, len(_LANDING_PAGES),
-                                                                  o.size),
-           etype=_T_PAGE, identified=False)
+    ev.add(
+        o,
+        s_us[o] - before,
+        -1,
+        base["landing"] + rng.integers(0, len(_LANDING_PAGES), o.size),
+        etype=_T_PAGE,
+        identified=False,
+    )
     ev.add(all_c, s_us, _E_SIGNUP, base["signup"] + people.channel)
     ev.add(all_c, s_us, -1, base["empty"], etype=_T_IDENTIFY, traits=all_c)
 
@@ -1276,8 +1688,13 @@ def _events(
     sess_t.append(t)
     # alive phase of buyers: browsing between orders until some days after the dropout
     mu_a = people.lam * np.where(engaged, _SESSIONS_PER_PURCHASE[1], _SESSIONS_PER_PURCHASE[0])
-    c, t = _thinned_times(rng, browse, np.minimum(purchases.first_t, days),
-                          np.minimum(purchases.alive_until, days), mu_a)
+    c, t = _thinned_times(
+        rng,
+        browse,
+        np.minimum(purchases.first_t, days),
+        np.minimum(purchases.alive_until, days),
+        mu_a,
+    )
     sess_c.append(c)
     sess_t.append(t)
     # extra early sessions of engaged customers (first week)
@@ -1297,7 +1714,7 @@ def _events(
 
     # --- the planted effect: favourites in the first week (signup + early sessions)
     early_c = np.r_[sc[:n], ec]
-    early_us = np.r_[st_us[:n], st_us[sc.size - ec.size:]]
+    early_us = np.r_[st_us[:n], st_us[sc.size - ec.size :]]
     order = np.lexsort((early_us, early_c))
     early_c, early_us = early_c[order], early_us[order]
     n_fav = np.where(
@@ -1317,8 +1734,12 @@ def _events(
     sc_sorted, st_sorted = sc[order], st_us[order]
     fol = np.flatnonzero(rng.random(n) < np.where(engaged, 0.35, 0.15))
     fs = _pick_session(rng, sc_sorted, fol)
-    ev.add(fol, st_sorted[fs] + _uniform_us(rng, 1e6, 3 * US_PER_MIN, fol.size), _E_FOLLOW,
-           base["follow"] + (rng.random(fol.size) < 0.3))
+    ev.add(
+        fol,
+        st_sorted[fs] + _uniform_us(rng, 1e6, 3 * US_PER_MIN, fol.size),
+        _E_FOLLOW,
+        base["follow"] + (rng.random(fol.size) < 0.3),
+    )
 
     # --- referral invitations: the referrer shares before the referee signs up
     ref = np.flatnonzero(people.referrer >= 0)
@@ -1336,16 +1757,22 @@ def _events(
     oc = orders.cust
     created = orders.created_us
     day_start = created // US_PER_DAY * US_PER_DAY
-    start = np.maximum.reduce([
-        created - _uniform_us(rng, 3 * US_PER_MIN, 30 * US_PER_MIN, oc.size),
-        day_start,
-        s_us[oc] + 10 * US_PER_SEC,
-    ])
+    start = np.maximum.reduce(
+        [
+            created - _uniform_us(rng, 3 * US_PER_MIN, 30 * US_PER_MIN, oc.size),
+            day_start,
+            s_us[oc] + 10 * US_PER_SEC,
+        ]
+    )
     start = np.minimum(start, created - 1)
     ev.add(oc, start, _E_PAGE_VIEW, base["page"])
     m = rng.random(oc.size) < 0.4
-    ev.add(oc[m], start[m] + ((created[m] - start[m]) * rng.random(int(m.sum())) * 0.2).astype(
-        np.int64), _E_SEARCH, _search_props(rng, people, base, oc[m]))
+    ev.add(
+        oc[m],
+        start[m] + ((created[m] - start[m]) * rng.random(int(m.sum())) * 0.2).astype(np.int64),
+        _E_SEARCH,
+        _search_props(rng, people, base, oc[m]),
+    )
     io = orders.item_order
     span = created[io] - start[io]
     tv = start[io] + (span * rng.random(io.size) * 0.8).astype(np.int64)
@@ -1354,8 +1781,12 @@ def _events(
     ev.add(oc[io], tc, _E_ADD_TO_CART, base["sku"] + orders.item_sku)
     xo = np.repeat(np.arange(oc.size), rng.poisson(1.0, oc.size))
     xsku = _pick_popular_skus(rng, cat, _pick_categories(rng, people, oc[xo]))
-    ev.add(oc[xo], start[xo] + ((created[xo] - start[xo]) * rng.random(xo.size)).astype(
-        np.int64), _E_PRODUCT_VIEW, base["sku"] + xsku)
+    ev.add(
+        oc[xo],
+        start[xo] + ((created[xo] - start[xo]) * rng.random(xo.size)).astype(np.int64),
+        _E_PRODUCT_VIEW,
+        base["sku"] + xsku,
+    )
     paid = np.flatnonzero(orders.status != 2)
     ev.add(oc[paid], orders.paid_us[paid], _E_ORDER_PAID, base["order"] + paid)
     refd = np.flatnonzero(orders.status == 1)
@@ -1374,8 +1805,7 @@ def _events(
     # context: utm campaign on each customer's first event, otherwise app / mini program info
     ctx_pool = _Pool()
     n_versions = cal.days // 45 + 1
-    ctx_app = ctx_pool.block([_json({"app": {"version": f"5.{v}.0"}})
-                              for v in range(n_versions)])
+    ctx_app = ctx_pool.block([_json({"app": {"version": f"5.{v}.0"}}) for v in range(n_versions)])
     ctx_mini = ctx_pool.block([_json({"app": {"name": "mini_program"}})])
     ctx_web = ctx_pool.block(["{}"])
     months = [
@@ -1385,8 +1815,11 @@ def _events(
     campaigns = []
     for i in range(n):  # one JSON document per customer
         ch = _CHANNELS[people.channel[i]]
-        camp = {"source": ch.name, "medium": ch.medium,
-                "name": "friend_invite" if ch.name == "referral" else f"{ch.name}_{months[i]}"}
+        camp = {
+            "source": ch.name,
+            "medium": ch.medium,
+            "name": "friend_invite" if ch.name == "referral" else f"{ch.name}_{months[i]}",
+        }
         if people.referrer[i] >= 0:
             camp["content"] = people.ids[people.referrer[i]]
         campaigns.append(_json({"campaign": camp}))
@@ -1458,8 +1891,9 @@ def _spend(rng: np.random.Generator, cal: _Calendar, people: _People) -> pa.Tabl
     impressions = np.round(
         spend_yuan / cpm * 1000.0 * np.exp(rng.normal(0.0, 0.1, expected.shape))
     ).astype(np.int64)
-    clicks = rng.binomial(impressions, np.clip(ctr * np.exp(rng.normal(0.0, 0.1,
-                                                                       expected.shape)), 0, 1))
+    clicks = rng.binomial(
+        impressions, np.clip(ctr * np.exp(rng.normal(0.0, 0.1, expected.shape)), 0, 1)
+    )
     d0 = (cal.start - dt.date(1970, 1, 1)).days
     dates = np.repeat(np.arange(d0, d0 + days, dtype=np.int32), len(paid))
     return pa.Table.from_arrays(

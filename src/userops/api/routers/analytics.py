@@ -94,9 +94,7 @@ def retention(request: Request, hub: HubDep, session: SessionDep, _key: ReadKey)
         hub.warehouse,
         timezone=hub.settings.timezone,
         query=query,
-        members=segments.members_builder(
-            session, query.segment, timezone=hub.settings.timezone
-        ),
+        members=segments.members_builder(session, query.segment, timezone=hub.settings.timezone),
     ).model_dump(mode="json")
 
 
