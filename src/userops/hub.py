@@ -83,10 +83,13 @@ def connect(
     *,
     holder: str = "userops",
     on_wait: Callable[[warehouse_owner.Holder | None], None] | None = None,
+    defer: bool = False,
 ) -> Iterator[Hub]:
     """Open the data dir for this process, waiting while another process holds it.
     ``holder`` says who we are to a process that waits for us (see ``warehouse.owner.hold``)."""
-    with warehouse_owner.hold(settings.ensure_data_dir(), holder=holder, on_wait=on_wait):
+    with warehouse_owner.hold(
+        settings.ensure_data_dir(), holder=holder, on_wait=on_wait, defer=defer
+    ):
         hub = Hub.open(settings)
         try:
             yield hub

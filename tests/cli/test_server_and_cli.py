@@ -118,7 +118,10 @@ def test_server_waits_for_a_running_cli_command(tmp_path: Path) -> None:
         text=True,
     )
     deadline = time.monotonic() + 30
-    while not (data_dir / "warehouse.lock").exists() and time.monotonic() < deadline:
+    lock = data_dir / "warehouse.lock"  # `init` made it; wait until the import holds it
+    while time.monotonic() < deadline and "userops import orders" not in (
+        lock.read_text() if lock.exists() else ""
+    ):
         time.sleep(0.05)
     port = free_port()
     server = start_server(data_dir, port)

@@ -15,6 +15,7 @@ def test_cli_erase_json(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     runner = CliRunner()
     customers = write(tmp_path / "c.csv", "customer_id,phone\nc1,13800000001\nc2,13900000002\n")
+    assert runner.invoke(app, ["init", "--data-dir", str(data_dir)]).exit_code == 0
     imported = runner.invoke(
         app, ["import", "customers", str(customers), "--data-dir", str(data_dir), "--json"]
     )

@@ -183,6 +183,8 @@ def test_cli_takes_encoding(tmp_path: Path) -> None:
     maps = [arg for k, v in MAPPING.items() for arg in ("--map", f"{k}={v}")]
     base = [sys.executable, "-m", "userops", "import", "customers", str(path), *maps, "--json"]
     env = {**os.environ, "USEROPS_DATA_DIR": str(tmp_path / "data")}
+    init = [sys.executable, "-m", "userops", "init"]
+    subprocess.run(init, capture_output=True, env=env, timeout=300, check=True)
     refused = subprocess.run(base, capture_output=True, text=True, env=env, timeout=300)
     assert refused.returncode == 2
     assert json.loads(refused.stdout)["error"]["field"] == "encoding"

@@ -16,6 +16,11 @@ from userops.core.errors import UseropsError
 customers_app = typer.Typer(help="Customers: erasure of a person.", no_args_is_help=True)
 
 
+@customers_app.callback()
+def _group() -> None:
+    """Customers: erasure of a person."""  # keeps `erase` a sub-command of a one-command group
+
+
 def _who() -> str:
     try:
         return f"cli:{getpass.getuser()}"

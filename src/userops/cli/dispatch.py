@@ -47,18 +47,34 @@ def run(
     if server is not None:
         return _remote(server, name, params, progress)
     holder = holder or describe(name, params)
+    try:
+        return _local(settings, name, params, progress, holder)
+    except owner.ServerAppeared as appeared:  # a server took the data dir while we waited
+        return _remote(appeared.server, name, params, progress)
+
+
+def _local(
+    settings: Settings, name: str, params: dict[str, Any], progress: Progress, holder: str
+) -> dict[str, Any]:
+    data_dir = settings.resolved_data_dir
     if name == "stats":
         from userops import shop
 
         if not data_dir.exists():  # nobody holds a lock there; do not create the dir
             return dict(shop.read_counts(settings))
-        with stop_while_waiting() as waiter, owner.hold(data_dir, holder=holder, on_wait=waiter):
+        with (
+            stop_while_waiting() as waiter,
+            owner.hold(data_dir, holder=holder, on_wait=waiter, defer=True),
+        ):
             waiter.acquired()
             return dict(shop.read_counts(settings))
     from userops.hub import connect
     from userops.jobs import ops
 
-    with stop_while_waiting() as waiter, connect(settings, holder=holder, on_wait=waiter) as hub:
+    with (
+        stop_while_waiting() as waiter,
+        connect(settings, holder=holder, on_wait=waiter, defer=True) as hub,
+    ):
         waiter.acquired()
         return ops.run(hub, name, params, progress)
 

@@ -39,7 +39,7 @@ SUB_APPS = {
     "segment": ("userops.cli.tags:segment_app", "Segments (分群): saved rules over customers."),
     "customers": (
         "userops.cli.customers:customers_app",
-        "Customers: erase a person (PIPL/GDPR), record consent.",
+        "Customers: erasure of a person.",
     ),
 }
 

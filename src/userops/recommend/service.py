@@ -447,6 +447,11 @@ class _Indexes:
             warehouse.derived[_INDEX_KEY] = index
             _settle()
 
+    def forget(self, warehouse: Warehouse) -> None:
+        """Drop the loaded index (after an erasure): the next request loads it again."""
+        with warehouse.derived_lock:
+            warehouse.derived.pop(_INDEX_KEY, None)
+
 
 _INDEXES = _Indexes()
 

@@ -17,6 +17,7 @@ import json
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -62,6 +63,7 @@ def hold(
     *,
     holder: str = "userops",
     on_wait: Callable[[Holder | None], None] | None = None,
+    defer: bool = False,
 ) -> Iterator[None]:
     """Hold the data dir's warehouse lock; calls ``on_wait`` once, with the current holder if it
     is known, when another process has it, then waits.
@@ -92,7 +94,7 @@ def hold(
         except BlockingIOError:
             if on_wait is not None:
                 on_wait(read_holder(data_dir))
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            _wait_for(handle, data_dir, defer=defer)
         _write_holder(handle, holder)
         with _held_guard:
             _held[key] = 1
@@ -105,6 +107,32 @@ def hold(
             handle.truncate()
             handle.flush()
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class ServerAppeared(Exception):
+    """Raised by ``hold(defer=True)`` when, while it waited, a server took the data dir: the
+    caller hands its work to that server instead of waiting for it to stop."""
+
+    def __init__(self, server: ServerInfo) -> None:
+        super().__init__(server.url)
+        self.server = server
+
+
+def _wait_for(handle: IO[str], data_dir: Path, *, defer: bool) -> None:
+    """Block until the lock is ours. Without ``defer`` a plain blocking ``flock``; with it, poll
+    (every 0.2 s) so that a server that won the lock and published itself is noticed."""
+    if not defer:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        return
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            server = read_server(data_dir)
+            if server is not None:
+                raise ServerAppeared(server) from None
+            time.sleep(0.2)
 
 
 def _write_holder(handle: IO[str], command: str) -> None:
