@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -150,11 +150,15 @@ class ConsentWrite(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    channel: str = Field(description="sms | email | wechat | push | weibo", max_length=32)
-    status: str = Field(description="granted | withdrawn", max_length=16)
+    channel: Literal["sms", "email", "wechat", "push", "weibo"] = Field(
+        description="The channel the consent is for"
+    )
+    status: Literal["granted", "withdrawn"]
     source: str = Field(
         description="Where it was given or withdrawn (a form, a call, an unsubscribe link)",
+        min_length=1,
         max_length=200,
+        pattern=r"\S",
     )
     at: datetime | None = Field(
         default=None, description="When (ISO 8601 with an offset); default: now"
