@@ -9,7 +9,6 @@ from typing import Any
 
 import duckdb
 import ibis
-import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -21,6 +20,7 @@ from userops.segments.schemas import Preview, SegmentRead, SizePoint
 from userops.segments.tree import Node, parse_rule
 from userops.tags import service as tags
 from userops.warehouse import Warehouse
+from userops.warehouse.erase import delete_customers
 from userops.warehouse.files import write_csv, write_parquet
 
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_-")
@@ -286,15 +286,4 @@ def erase_customer(cur: duckdb.DuckDBPyConnection, customer_ids: list[str]) -> d
     """Delete these customers' segment memberships and membership changes (an erasure, inside
     the caller's warehouse transaction ``cur``); sizes over time stay (they are counts).
     Returns rows removed per table."""
-    cur.register("_erased", pa.table({"customer_id": pa.array(customer_ids, pa.string())}))
-    try:
-        return {
-            table: int(
-                cur.execute(
-                    f"DELETE FROM {table} WHERE customer_id IN (SELECT customer_id FROM _erased)"
-                ).fetchall()[0][0]
-            )
-            for table in _ERASED_TABLES
-        }
-    finally:
-        cur.unregister("_erased")
+    return delete_customers(cur, _ERASED_TABLES, customer_ids)

@@ -18,6 +18,7 @@ from userops.tags import queries
 from userops.tags.rules import COUNTED_FAMILIES, FAMILIES, TagSettings, city_tiers
 from userops.tags.schemas import CustomerTags, RefreshResult, Transition
 from userops.warehouse import Warehouse
+from userops.warehouse.erase import delete_customers
 
 _SINGLE_VALUED = [f for f in FAMILIES if f != "interest"]
 
@@ -307,15 +308,4 @@ def erase_customer(cur: duckdb.DuckDBPyConnection, customer_ids: list[str]) -> d
     """Delete these customers' tag values, current tags, snapshots and manual tags (an
     erasure, inside the caller's warehouse transaction ``cur``); returns rows removed per
     table."""
-    cur.register("_erased", pa.table({"customer_id": pa.array(customer_ids, pa.string())}))
-    try:
-        return {
-            table: int(
-                cur.execute(
-                    f"DELETE FROM {table} WHERE customer_id IN (SELECT customer_id FROM _erased)"
-                ).fetchall()[0][0]
-            )
-            for table in _ERASED_TABLES
-        }
-    finally:
-        cur.unregister("_erased")
+    return delete_customers(cur, _ERASED_TABLES, customer_ids)
