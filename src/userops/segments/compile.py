@@ -20,6 +20,7 @@ from userops.core.errors import InvalidInput
 from userops.core.names import json_path
 from userops.customers import queries as customers
 from userops.predict import queries as predictions
+from userops.recommend import queries as recommended
 from userops.segments import fields as F
 from userops.segments.tree import (
     CUSTOM_PREFIX,
@@ -66,8 +67,8 @@ def compile_rule(node: Node, ctx: Context) -> ir.BooleanValue:
         case Field(source="rfm"):
             return _numbers(node, ctx, ids, tag_tables.current_values, F.VALUE_FIELDS)
         case Field(source="score") if node.name in F.RECOMMENDED_FIELDS:
-            table, column = F.RECOMMENDED_FIELDS[node.name]
-            source = ctx.con.table(table)
+            column = F.RECOMMENDED_FIELDS[node.name]
+            source = recommended.recommended_categories(ctx.con)
             hit = source.filter(_apply(source[column], node.test, "string", node.path))
             return ids.isin(hit.customer_id)
         case Field(source="score"):
