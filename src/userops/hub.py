@@ -15,6 +15,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from userops.auth.keycache import KeyCache
 from userops.core.files import private_umask, tighten
 from userops.warehouse import owner as warehouse_owner
 
@@ -31,6 +32,8 @@ class Hub:
     engine: Engine
     warehouse: Warehouse
     _held: ExitStack = field(default_factory=ExitStack, repr=False)
+    keys: KeyCache = field(default_factory=KeyCache, repr=False)
+    """Verified API keys of this process (``auth.keycache``); revocations here forget them."""
 
     @classmethod
     def open(cls, settings: Settings) -> Hub:

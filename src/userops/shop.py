@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from userops.core.errors import Conflict
+from userops.customers.counting import LIVE_CUSTOMERS_SQL
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -42,7 +43,7 @@ SHOP_ENTRIES = (
 leaves any other file alone (a data dir pointed at a folder of the user's must not be emptied)."""
 
 
-CUSTOMERS_SQL = "SELECT count(*) FROM customers WHERE merged_into IS NULL"
+CUSTOMERS_SQL = LIVE_CUSTOMERS_SQL
 """Customers as the rest of userops counts them: merged-away profiles excluded."""
 
 

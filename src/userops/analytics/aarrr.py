@@ -30,7 +30,7 @@ from pydantic import BaseModel
 
 from userops.analytics import common, definitions, queries
 from userops.analytics.schemas import Aarrr, AarrrPeriod
-from userops.core.clock import local_midnight_utc
+from userops.core.clock import local_midnight_utc, local_today
 from userops.core.errors import InvalidInput
 from userops.warehouse import Warehouse
 
@@ -75,7 +75,7 @@ def aarrr(warehouse: Warehouse, *, timezone: str, query: AarrrQuery) -> Aarrr:
                 f"invitations count 0{hint}"
             )
         latest = common.latest_day(con, timezone)
-        data_to = latest or date.today()
+        data_to = latest or local_today(timezone)
         covered = definitions.covered_until(timezone, latest)
         date_to = q.date_to or data_to
         last = common.index_of(date_to, q.period, q.week_start)

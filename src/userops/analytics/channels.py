@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from userops.analytics import common, queries, rules
 from userops.analytics.schemas import ChannelPeriod, Channels, ChannelSummary
-from userops.core.clock import local_midnight_utc
+from userops.core.clock import local_midnight_utc, local_today
 from userops.warehouse import Warehouse
 
 __all__ = ["HORIZONS", "MODELS", "ChannelsQuery", "channels"]
@@ -58,7 +58,7 @@ def channels(warehouse: Warehouse, *, timezone: str, query: ChannelsQuery) -> Ch
     common.check_week_start(q.week_start)
     tz = ZoneInfo(timezone)
     with common.opened(warehouse) as con:
-        data_to = common.latest_day(con, timezone) or date.today()
+        data_to = common.latest_day(con, timezone) or local_today(timezone)
         date_to = q.date_to or data_to
         last = common.index_of(date_to, q.period, q.week_start)
         first = last - q.intervals + 1

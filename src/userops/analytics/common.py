@@ -13,6 +13,8 @@ import ibis.expr.types as ir
 
 from userops.analytics import queries
 from userops.core.errors import InvalidInput
+from userops.ingest import queries as facts
+from userops.tags import queries as tags
 from userops.warehouse import Warehouse
 
 PERIODS = ("day", "week", "month")
@@ -119,7 +121,7 @@ def check_event(con: ibis.BaseBackend, name: str, *, special: tuple[str, ...], f
 
 def latest_day(con: ibis.BaseBackend, timezone: str) -> date | None:
     """The shop-local day of the latest event, paid order or signup."""
-    ev = con.table("events")
+    ev = facts.events(con)
     found: list[date] = []
     last = rows(ev.aggregate(d=queries.local_day(ev.timestamp.max(), timezone)))[0]["d"]
     if last is not None:
@@ -148,19 +150,11 @@ def start_of(index: int, period: str, week_start: str = "monday") -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def has_table(con: ibis.BaseBackend, name: str) -> bool:
-    try:
-        con.table(name)
-    except Exception:  # ibis raises TableNotFound (its class moved between versions)
-        return False
-    return True
-
-
 def available_breakdowns(con: ibis.BaseBackend) -> list[str]:
     names = [*list(PROFILE_BREAKDOWNS), "attr:KEY"]
-    if has_table(con, "customer_tags"):
-        tags = con.table("customer_tags")
-        names += sorted(f"tag:{r['family']}" for r in rows(tags.select("family").distinct()))
+    stored = tags.stored_tags(con)
+    if stored is not None:
+        names += sorted(f"tag:{r['family']}" for r in rows(stored.select("family").distinct()))
     return names
 
 
@@ -171,7 +165,7 @@ def breakdown_values(con: ibis.BaseBackend, breakdown: str) -> ir.Table:
     if breakdown.startswith("attr:") and len(breakdown) > 5:
         return queries.profile_values(con, breakdown[5:])
     if breakdown.startswith("tag:") and len(breakdown) > 4:
-        if not has_table(con, "customer_tags"):
+        if tags.stored_tags(con) is None:
             raise InvalidInput(
                 "tags are not in the warehouse yet (no customer_tags table); available "
                 f"breakdowns: {', '.join(available_breakdowns(con))}",

@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 
 from userops.analytics import common, queries
 from userops.analytics.schemas import Funnel, FunnelGroup, FunnelStepResult
-from userops.core.clock import local_midnight_utc
+from userops.core.clock import local_midnight_utc, local_today
 from userops.core.errors import InvalidInput
 from userops.warehouse import Warehouse
 
@@ -115,7 +115,7 @@ def _check(con: ibis.BaseBackend, q: FunnelQuery) -> list[str]:
 
 
 def _reach(con: ibis.BaseBackend, timezone: str, q: FunnelQuery) -> tuple[ir.Table, date, date]:
-    date_to = q.date_to or common.latest_day(con, timezone) or date.today()
+    date_to = q.date_to or common.latest_day(con, timezone) or local_today(timezone)
     date_from = q.date_from or date_to - timedelta(days=29)
     if date_from > date_to:
         raise InvalidInput("date_from must not be after date_to", field="date_from")

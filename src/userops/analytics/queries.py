@@ -2,6 +2,10 @@
 
 Shop-local calendar days come from :func:`local_day`, which converts explicitly instead of
 relying on the connection's TimeZone setting (Ibis sets its DuckDB connections to UTC).
+
+Analytics owns no warehouse table: events, orders and spend come from ``ingest.queries``, people
+and "whose is it after identity links and merges" from ``customers.queries``, tags from
+``tags.queries`` and predictions from ``predict.queries``.
 """
 
 from __future__ import annotations
@@ -14,6 +18,10 @@ import ibis.expr.types as ir
 from ibis import _
 
 from userops.analytics import rules
+from userops.customers import queries as customers
+from userops.ingest import queries as facts
+from userops.predict import queries as predictions
+from userops.tags import queries as tags
 
 _UTC_TIMESTAMP = dt.Timestamp(timezone="UTC")
 _WALL_CLOCK = dt.Timestamp(scale=6)
@@ -48,31 +56,26 @@ def local_day(ts: ir.TimestampValue, timezone: str) -> ir.DateValue:
 
 def live_customers(con: ibis.BaseBackend) -> ir.Table:
     """Customers that were not merged into another one."""
-    customers = con.table("customers")
-    return customers.filter(customers.merged_into.isnull())
+    return customers.people(con)
 
 
 def paid_orders(con: ibis.BaseBackend) -> ir.Table:
-    """Orders that count as GMV: paid, not refunded or cancelled."""
-    orders = con.table("orders")
-    return orders.filter(orders.status == "paid")
+    """Orders that count as GMV: paid, not refunded or cancelled (the importers require a
+    payment time on a paid order)."""
+    return facts.paid_orders(con)
 
 
 def totals(con: ibis.BaseBackend) -> ir.Table:
     """One row: customers, paying_customers, paid_orders, gmv_fen."""
-    customers = live_customers(con).aggregate(customers=_.count())
-    merged = con.table("customers").select(merged_id=_.customer_id, merged_into=_.merged_into)
-    paid = paid_orders(con)
+    people = live_customers(con).aggregate(customers=_.count())
     # An order under a merged id belongs to the customer it was merged into.
-    owned = paid.left_join(merged, paid.customer_id == merged.merged_id).mutate(
-        owner=ibis.coalesce(_.merged_into, _.customer_id)
-    )
+    owned = customers.owned(con, paid_orders(con))
     sales = owned.aggregate(
-        paying_customers=_.owner.nunique(),
+        paying_customers=_.customer_id.nunique(),
         paid_orders=_.count(),
         gmv_fen=_.amount_fen.sum().fill_null(0),
     )
-    return customers.cross_join(sales)
+    return people.cross_join(sales)
 
 
 def latest_days(con: ibis.BaseBackend, timezone: str) -> ir.Table:
@@ -114,7 +117,7 @@ def sales_by_day(
 # People, event streams and periods (retention, funnels, AARRR, channels, magic number)
 # --------------------------------------------------------------------------------------
 
-BEHAVIOUR_TYPES = ("track", "page", "screen")
+BEHAVIOUR_TYPES = facts.BEHAVIOUR_TYPES
 """Message types that are behaviour; identify / alias / group messages are not events here."""
 ORDER_EVENT = "order"
 """The pseudo event of a paid order, at ``paid_at`` (from the ``orders`` table)."""
@@ -122,50 +125,25 @@ ORDER_EVENT = "order"
 _EPOCH = ibis.date(1970, 1, 1)
 
 
-def _survivor(con: ibis.BaseBackend) -> ir.Table:
-    """(sid, survivor): every customer id and the customer it was merged into (or itself)."""
-    c = con.table("customers")
-    return c.select(sid=c.customer_id, survivor=ibis.coalesce(c.merged_into, c.customer_id))
-
-
 def event_people(con: ibis.BaseBackend, names: tuple[str, ...] | None = None) -> ir.Table:
     """Behaviour events with the ``person`` they belong to: (person, name, ts, properties, context).
 
-    ``user_id`` goes through the alias map (identities kind=user_id) or is itself; without a user
-    id, ``anonymous_id`` goes through identities kind=anonymous_id; the result then follows
-    ``customers.merged_into``. An anonymous id linked to nobody stays its own person,
-    ``anon:<id>`` (a visitor who never identified). ``names`` keeps only those event names
-    (filtered before the identity joins)."""
-    ev = con.table("events")
-    ev = ev.filter(ev.type.isin(BEHAVIOUR_TYPES))
-    if names is not None:
-        ev = ev.filter(ibis.coalesce(ev.event, "$" + ev.type).isin(names))
-    ids = con.table("identities")
-    alias = ids.filter(ids.kind == "user_id").select(u_val=_.value, u_cust=_.customer_id)
-    anon = ids.filter(ids.kind == "anonymous_id").select(a_val=_.value, a_cust=_.customer_id)
-    j = ev.left_join(alias, ev.user_id == alias.u_val).left_join(
-        anon, ev.anonymous_id == anon.a_val
-    )
-    j = j.mutate(
-        raw=ibis.coalesce(j.u_cust, j.user_id, j.a_cust),
-        name=ibis.coalesce(j.event, "$" + j.type),
-    )
-    surv = _survivor(con)
-    j = j.left_join(surv, j.raw == surv.sid)
-    person = ibis.coalesce(j.survivor, j.raw, "anon:" + j.anonymous_id)
+    The person is ``customers.queries.person_of_event``'s (identity links, then merges); an
+    anonymous id linked to nobody stays its own person, ``anon:<id>`` (a visitor who never
+    identified). ``names`` keeps only those event names (filtered before the identity joins)."""
+    ev = facts.behaviour(con, names)
+    j = customers.person_of_event(con, ev, keep_anonymous=True)
     return j.select(
-        person=person, name=j.name, ts=j.timestamp, properties=j.properties, context=j.context
-    ).filter(_.person.notnull())
+        person=j.person, name=j.name, ts=j.timestamp, properties=j.properties, context=j.context
+    )
 
 
 def order_people(con: ibis.BaseBackend) -> ir.Table:
     """Paid orders with their person (merged ids follow ``merged_into``): (person, ts, amount_fen,
     channel, order_id)."""
-    paid = paid_orders(con)
-    surv = _survivor(con)
-    j = paid.left_join(surv, paid.customer_id == surv.sid)
+    j = customers.owned(con, paid_orders(con))
     return j.select(
-        person=ibis.coalesce(j.survivor, j.customer_id),
+        person=j.customer_id,
         ts=j.paid_at,
         amount_fen=j.amount_fen,
         channel=j.channel,
@@ -201,14 +179,13 @@ def stream(con: ibis.BaseBackend, name: str) -> ir.Table:
 
 def event_names(con: ibis.BaseBackend) -> ir.Table:
     """(name, n): behaviour event names and how often each occurs."""
-    ev = con.table("events")
-    ev = ev.filter(ev.type.isin(BEHAVIOUR_TYPES))
-    return ev.group_by(name=ibis.coalesce(ev.event, "$" + ev.type)).aggregate(n=_.count())
+    ev = facts.behaviour(con)
+    return ev.group_by("name").aggregate(n=_.count())
 
 
 def event_named(con: ibis.BaseBackend, name: str) -> ir.Table:
     """At most one behaviour event called ``name`` (an existence check that stops early)."""
-    ev = con.table("events")
+    ev = facts.events(con)
     if name.startswith("$"):
         found = ev.filter(ev.event.isnull(), ("$" + ev.type) == name)
     else:
@@ -264,10 +241,10 @@ def profile_values(con: ibis.BaseBackend, column: str) -> ir.Table:
 
 def tag_values(con: ibis.BaseBackend, family: str) -> ir.Table:
     """(person, value) from ``customer_tags`` for one tag family (several values are joined)."""
-    tags = con.table("customer_tags")
-    tags = tags.filter(tags.family == family)
-    return tags.group_by(person=tags.customer_id).aggregate(
-        value=tags.value.cast("string").group_concat(",", order_by=tags.value)
+    t = tags.current_tags(con)
+    t = t.filter(t.family == family)
+    return t.group_by(person=t.customer_id).aggregate(
+        value=t.value.cast("string").group_concat(",", order_by=t.value)
     )
 
 
@@ -421,7 +398,7 @@ def cohort_revenue(con: ibis.BaseBackend, cohort: ir.Table, horizons: tuple[int,
     fill = {c: out[c].fill_null(0) for c in ["first_fen", "total_fen", *sums]}
     out = out.mutate(**fill).drop("person_right")
     try:
-        scores = con.table("customer_scores").select(sid=_.customer_id, clv_fen=_.clv_fen)
+        scores = predictions.scores(con).select(sid=_.customer_id, clv_fen=_.clv_fen)
     except Exception:  # no predictions stored yet
         return out.mutate(clv_fen=ibis.null("int64"))
     s = out.left_join(scores, out.person == scores.sid)
@@ -455,7 +432,7 @@ def spend_by_period(
     con: ibis.BaseBackend, period: str, week_start: str, since_day: object, until_day: object
 ) -> ir.Table:
     """(channel, c, spend_fen) from ``channel_spend`` (its dates are shop-local days)."""
-    s = con.table("channel_spend")
+    s = facts.channel_spend(con)
     s = s.filter(s.date >= since_day, s.date < until_day)
     return (
         s.mutate(c=period_index(s.date, period, week_start))

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 
 from userops.analytics import common, definitions, queries
 from userops.analytics.schemas import Retention, RetentionCohort, RetentionGroup
-from userops.core.clock import local_midnight_utc
+from userops.core.clock import local_midnight_utc, local_today
 from userops.core.errors import InvalidInput
 from userops.warehouse import Warehouse
 
@@ -78,7 +78,7 @@ def _retention(
 
     tz = ZoneInfo(timezone)
     latest = common.latest_day(con, timezone)
-    date_to = q.date_to or latest or date.today()
+    date_to = q.date_to or latest or local_today(timezone)
     last = common.index_of(date_to, q.period, q.week_start)
     first = last - q.intervals + 1
     since = local_midnight_utc(common.start_of(first, q.period, q.week_start), tz)

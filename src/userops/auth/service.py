@@ -8,7 +8,7 @@ import hmac
 import logging
 import math
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -41,7 +41,7 @@ def create_key(session: Session, *, scope: str, name: str | None = None) -> Crea
             key_hash=_digest(key),
             scope=scope,
             name=name,
-            created_at=datetime.now(UTC),
+            created_at=utcnow(),
         )
     )
     session.flush()
@@ -75,7 +75,7 @@ def revoke_key(session: Session, prefix: str) -> KeyRead:
     if record is None:
         raise NotFound(f"no key with prefix {prefix!r}", field="prefix")
     if record.revoked_at is None:
-        record.revoked_at = datetime.now(UTC)
+        record.revoked_at = utcnow()
     session.flush()
     return KeyRead.model_validate(record, from_attributes=True)
 
@@ -91,9 +91,7 @@ def create_admin(session: Session, *, username: str, password: str) -> None:
     if exists:
         raise Conflict(f"admin {username!r} exists", field="username")
     session.add(
-        AdminUser(
-            username=username, password_hash=_hasher.hash(password), created_at=datetime.now(UTC)
-        )
+        AdminUser(username=username, password_hash=_hasher.hash(password), created_at=utcnow())
     )
     session.flush()
 

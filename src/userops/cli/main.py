@@ -206,17 +206,14 @@ def keys_revoke(
     prefix: Annotated[str, typer.Argument(help="The key's prefix, as `keys list` shows it")],
     data_dir: DataDir = None,
 ) -> None:
-    """Revoke a key: it then gets 403."""
-    from userops.auth import service as auth
-    from userops.ledger import engine_from, migrate, unit_of_work
-
-    engine = engine_from(settings_for(data_dir))
-    migrate(engine)
+    """Revoke a key: it then gets 403 (at once from a running server: the revocation is
+    handed to it, and it forgets the key it had verified)."""
+    settings = settings_for(data_dir)
     try:
-        with unit_of_work(engine) as session:
-            auth.revoke_key(session, prefix)
+        dispatch.run(settings, "keys.revoke", {"prefix": prefix}, lambda *_: None)
     except UseropsError as exc:
         fail(exc, as_json=False)
+        return
     out.print(f"revoked {prefix}")
 
 

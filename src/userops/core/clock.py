@@ -29,3 +29,8 @@ def as_utc(value: datetime, tz: ZoneInfo) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
     return value.astimezone(UTC)
+
+
+def local_today(timezone: str) -> date:
+    """Today's calendar day in the shop's ``timezone`` (an IANA name), by :func:`utcnow`."""
+    return utcnow().astimezone(ZoneInfo(timezone)).date()

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from userops.core.clock import utcnow
 from userops.core.errors import InvalidInput, NotFound
 from userops.customers.models import Consent, ConsentEvent, Customer
 from userops.customers.schemas import CONSENT_CHANNELS, CONSENT_STATUSES, ConsentRead
@@ -63,10 +64,10 @@ def check(channel: Any, status: Any, source: Any, at: Any) -> tuple[str, str, st
             field="source",
         )
     if at is None:
-        at = datetime.now(UTC)
+        at = utcnow()
     if not isinstance(at, datetime) or at.tzinfo is None:
         raise InvalidInput("at must be a date-time with a timezone offset", field="at")
-    if at > datetime.now(UTC).replace(microsecond=0) + _SKEW:
+    if at > utcnow().replace(microsecond=0) + _SKEW:
         raise InvalidInput("at may not be in the future", field="at")
     return channel, status, source.strip(), at.astimezone(UTC)
 

@@ -2,13 +2,16 @@
 
 ``userops.customers`` owns the ``customers``, ``identities`` and ``customer_reach`` warehouse
 tables; other domains ask here who a customer id, an event or an order belongs to
-(:func:`people`, :func:`owned`, :func:`person_of_event`) instead of joining those tables.
+(:func:`people`, :func:`owned`, :func:`person_of_event`), who can be reached
+(:func:`reachable`) and which ids are customers at all (:func:`known_ids`) instead of naming
+those tables.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -118,3 +121,28 @@ def paid_orders(con: ibis.BaseBackend, until: datetime) -> ir.Table:
     """Paid orders before ``until``, each under the customer it belongs to after merges."""
     paid = facts.paid_orders(con)
     return owned(con, paid.filter(paid.paid_at < until))
+
+
+def reachable(con: ibis.BaseBackend, channel: str) -> ir.Table:
+    """(customer_id, …) of the customers reachable on ``channel``: a contact point for it and a
+    granted consent (the ``customer_reach`` mirror, refreshed as soon as either changes)."""
+    reach = con.table("customer_reach")
+    return reach.filter(reach.channel == channel, reach.has_contact, reach.consent == "granted")
+
+
+def known_ids(cur: Any, customer_ids: Sequence[str]) -> set[str]:
+    """Which of ``customer_ids`` are customers of the warehouse mirror (merged-away ids
+    included), on a DuckDB connection or cursor ``cur`` — also one inside the caller's write
+    transaction. The ids travel as a registered Arrow table, never spliced into the text."""
+    import pyarrow as pa
+
+    ids = pa.table({"customer_id": pa.array(list(dict.fromkeys(customer_ids)), pa.string())})
+    cur.register("_known_ids_given", ids)
+    try:
+        rows = cur.execute(
+            "SELECT customer_id FROM customers WHERE customer_id IN "
+            "(SELECT customer_id FROM _known_ids_given)"
+        ).fetchall()
+    finally:
+        cur.unregister("_known_ids_given")
+    return {r[0] for r in rows}

@@ -62,6 +62,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from faker import Faker
 
+from userops.core.clock import utcnow
 from userops.demo.geo import PROVINCES, city_tier
 
 __all__ = [
@@ -1931,7 +1932,7 @@ def generate_shop(
     if days < 1:
         raise ValueError("days must be at least 1")
     if end is None:
-        end = dt.datetime.now(ZoneInfo(timezone)).date()
+        end = utcnow().astimezone(ZoneInfo(timezone)).date()
     start = end - dt.timedelta(days=days)
     cal = _calendar(start, days, timezone)
     r_cat, r_people, r_buy, r_orders, r_events, r_spend = np.random.default_rng(seed).spawn(6)

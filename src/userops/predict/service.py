@@ -45,6 +45,7 @@ from userops.predict.schemas import (
 )
 from userops.tags.rules import TagSettings
 from userops.warehouse import Warehouse
+from userops.warehouse.erase import delete_customers
 from userops.warehouse.tables import TABLES
 
 __all__ = [
@@ -594,15 +595,4 @@ _ERASED_TABLES = ("customer_scores",)
 def erase_customer(cur: duckdb.DuckDBPyConnection, customer_ids: list[str]) -> dict[str, int]:
     """Delete these customers' CLV and churn scores (an erasure, inside the caller's warehouse
     transaction ``cur``); returns rows removed per table."""
-    cur.register("_erased", pa.table({"customer_id": pa.array(customer_ids, pa.string())}))
-    try:
-        return {
-            table: int(
-                cur.execute(
-                    f"DELETE FROM {table} WHERE customer_id IN (SELECT customer_id FROM _erased)"
-                ).fetchall()[0][0]
-            )
-            for table in _ERASED_TABLES
-        }
-    finally:
-        cur.unregister("_erased")
+    return delete_customers(cur, _ERASED_TABLES, customer_ids)

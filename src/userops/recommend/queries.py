@@ -113,4 +113,6 @@ def stored(con: ibis.BaseBackend) -> ir.Table:
 
 
 def recommended_categories(con: ibis.BaseBackend) -> ir.Table:
+    """(customer_id, category, …): each customer's top "guess you like" category, as of the last
+    ``userops recommend train`` (segments test it as ``score.recommended_category``)."""
     return con.table("customer_recommended_category")

@@ -37,6 +37,7 @@ from userops.recommend.schemas import (
     TrainReport,
 )
 from userops.warehouse import Warehouse
+from userops.warehouse.erase import delete_customers
 
 __all__ = [
     "RecommendSettings",
@@ -574,19 +575,7 @@ def erase_customer(
     """Delete these customers' stored lists (an erasure, inside the caller's warehouse
     transaction ``cur``); call :func:`forget_index` after the commit. Returns rows removed per
     table."""
-    cur.register("_erased", pa.table({"customer_id": pa.array(customer_ids, pa.string())}))
-    try:
-        removed = {
-            table: int(
-                cur.execute(
-                    f"DELETE FROM {table} WHERE customer_id IN (SELECT customer_id FROM _erased)"
-                ).fetchall()[0][0]
-            )
-            for table in _ERASED_TABLES
-        }
-    finally:
-        cur.unregister("_erased")
-    return removed
+    return delete_customers(cur, _ERASED_TABLES, customer_ids)
 
 
 def forget_index(warehouse: Warehouse) -> None:

@@ -18,7 +18,9 @@ import ibis.expr.types as ir
 from userops.core.clock import as_utc, local_midnight_utc
 from userops.core.errors import InvalidInput
 from userops.core.names import json_path
-from userops.customers import service as customers
+from userops.customers import queries as customers
+from userops.predict import queries as predictions
+from userops.recommend import queries as recommended
 from userops.segments import fields as F
 from userops.segments.tree import (
     CUSTOM_PREFIX,
@@ -33,7 +35,7 @@ from userops.segments.tree import (
     Orders,
     Reachable,
 )
-from userops.warehouse.tables import TABLES
+from userops.tags import queries as tag_tables
 
 
 @dataclass
@@ -63,14 +65,14 @@ def compile_rule(node: Node, ctx: Context) -> ir.BooleanValue:
         case Field(source="tag"):
             return _tag(node, ctx, ids)
         case Field(source="rfm"):
-            return _numbers(node, ctx, ids, "customer_tag_values", F.VALUE_FIELDS)
+            return _numbers(node, ctx, ids, tag_tables.current_values, F.VALUE_FIELDS)
         case Field(source="score") if node.name in F.RECOMMENDED_FIELDS:
-            table, column = F.RECOMMENDED_FIELDS[node.name]
-            source = ctx.con.table(table)
+            column = F.RECOMMENDED_FIELDS[node.name]
+            source = recommended.recommended_categories(ctx.con)
             hit = source.filter(_apply(source[column], node.test, "string", node.path))
             return ids.isin(hit.customer_id)
         case Field(source="score"):
-            return _numbers(node, ctx, ids, "customer_scores", F.SCORE_FIELDS)
+            return _numbers(node, ctx, ids, predictions.scores, F.SCORE_FIELDS)
         case Orders():
             return _orders(node, ctx, ids)
         case Events():
@@ -257,7 +259,7 @@ def _tag(node: Field, ctx: Context, ids: ir.Column) -> ir.BooleanValue:
         raise _fail(
             node.path, f"unknown tag family {node.name!r}; known: {', '.join(F.TAG_FAMILIES)}"
         )
-    tags = ctx.con.table("customer_tags")
+    tags = tag_tables.current_tags(ctx.con)
     tags = tags.filter(tags.family == node.name)
     test = node.test
     if test.op in {"ne", "not_in"}:
@@ -273,17 +275,20 @@ def _tag(node: Field, ctx: Context, ids: ir.Column) -> ir.BooleanValue:
 
 
 def _numbers(
-    node: Field, ctx: Context, ids: ir.Column, table: str, registry: dict[str, str]
+    node: Field,
+    ctx: Context,
+    ids: ir.Column,
+    table: Callable[[ibis.BaseBackend], ir.Table],
+    registry: dict[str, str],
 ) -> ir.BooleanValue:
+    """A test on a column of the owner's per-customer table ``table`` (tag values, scores)."""
     kind = registry.get(node.name)
     if kind is None:
         known = [*registry, *(F.RECOMMENDED_FIELDS if node.source == "score" else ())]
         raise _fail(
             node.path, f"unknown {node.source} field {node.name!r}; known: {', '.join(known)}"
         )
-    if table not in TABLES:
-        raise _fail(node.path, f"no table {table!r} in this version of userops")
-    source = ctx.con.table(table)
+    source = table(ctx.con)
     if kind == "timestamp":
         test = _moment(source[node.name], node.test, ZoneInfo(ctx.timezone), node.path)
     else:
@@ -355,9 +360,7 @@ def _reachable(node: Reachable, ctx: Context, ids: ir.Column) -> ir.BooleanValue
         raise _fail(
             node.path, f"unknown channel {node.channel!r}; known: {', '.join(F.REACH_CHANNELS)}"
         )
-    reach = ctx.con.table("customer_reach")
-    ok = reach.filter(reach.channel == node.channel, reach.has_contact, reach.consent == "granted")
-    return ids.isin(ok.customer_id)
+    return ids.isin(customers.reachable(ctx.con, node.channel).customer_id)
 
 
 def _segment(node: InSegment, ctx: Context) -> ir.BooleanValue:

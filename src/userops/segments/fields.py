@@ -48,8 +48,8 @@ SCORE_FIELDS: dict[str, str] = {
 }
 """Predictions (``customer_scores``, written by ``userops predict fit``)."""
 
-RECOMMENDED_FIELDS: dict[str, tuple[str, str]] = {
-    "recommended_category": ("customer_recommended_category", "category"),
+RECOMMENDED_FIELDS: dict[str, str] = {
+    "recommended_category": "category",
 }
 """Also under ``score``: the top "guess you like" category (``userops recommend train``)."""
 

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import ibis
-import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from userops.core.clock import utcnow
 from userops.core.errors import Conflict, InvalidInput, NotFound
 from userops.segments import compile as compiler
 from userops.segments.models import Segment
@@ -20,6 +20,7 @@ from userops.segments.schemas import Preview, SegmentRead, SizePoint
 from userops.segments.tree import Node, parse_rule
 from userops.tags import service as tags
 from userops.warehouse import Warehouse
+from userops.warehouse.erase import delete_customers
 from userops.warehouse.files import write_csv, write_parquet
 
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_-")
@@ -53,7 +54,7 @@ def validate(session: Session, warehouse: Warehouse, rule: Any, *, name: str | N
     con = warehouse.ibis()
     try:
         draft = (name, rule) if name else None
-        ctx = compiler.Context(con, datetime.now(UTC), _lookup(session, draft), warehouse.timezone)
+        ctx = compiler.Context(con, utcnow(), _lookup(session, draft), warehouse.timezone)
         if name:
             ctx._visiting.add(name)
         ibis.to_sql(compiler.members(node, ctx), dialect="duckdb")
@@ -73,7 +74,7 @@ def create(
 ) -> SegmentRead:
     name = _check_name(name)
     validate(session, warehouse, rule, name=name)
-    now = datetime.now(UTC)
+    now = utcnow()
     found = session.execute(sa.select(Segment).where(Segment.name == name)).scalar_one_or_none()
     if found is not None and not replace:
         raise Conflict(f"segment {name!r} exists (use replace to change its rule)", field="name")
@@ -101,16 +102,7 @@ def save_list(
     not customers (anonymous visitors) are left out. Saving again replaces the list."""
     name = _check_name(name)
     tag = f"list:{name}"
-    cur = warehouse.cursor()
-    try:
-        old = [
-            r[0]
-            for r in cur.execute(
-                "SELECT customer_id FROM manual_tags WHERE tag = ?", [tag]
-            ).fetchall()
-        ]
-    finally:
-        cur.close()
+    old = tags.tagged_by_hand(warehouse, tag)
     if old:
         tags.remove_manual(warehouse, old, tag)
     tags.add_manual(warehouse, customer_ids, tag, source=f"segment:{name}", skip_unknown=True)
@@ -158,7 +150,7 @@ def members_table(
     domains' queries (a retention report restricted to a segment). ``timezone``: the shop's,
     which gives the dates typed in the rule their day."""
     rule = get(session, name).rule
-    ctx = compiler.Context(con, now or datetime.now(UTC), _lookup(session), timezone)
+    ctx = compiler.Context(con, now or utcnow(), _lookup(session), timezone)
     return compiler.members(parse_rule(rule), ctx)
 
 
@@ -180,7 +172,7 @@ def members_sql(
     node = parse_rule(rule)
     con = warehouse.ibis()
     try:
-        ctx = compiler.Context(con, now or datetime.now(UTC), _lookup(session), warehouse.timezone)
+        ctx = compiler.Context(con, now or utcnow(), _lookup(session), warehouse.timezone)
         return str(ibis.to_sql(compiler.members(node, ctx), dialect="duckdb"))
     finally:
         con.disconnect()
@@ -234,7 +226,7 @@ def record_all(
 ) -> dict[str, dict[str, int]]:
     """Recompute every saved segment as of ``as_of``: size, who entered and who left."""
     saved = list_all(session)
-    refreshed_at = datetime.now(UTC)
+    refreshed_at = utcnow()
     out: dict[str, dict[str, int]] = {}
     for i, segment in enumerate(saved):
         if progress:
@@ -294,15 +286,4 @@ def erase_customer(cur: duckdb.DuckDBPyConnection, customer_ids: list[str]) -> d
     """Delete these customers' segment memberships and membership changes (an erasure, inside
     the caller's warehouse transaction ``cur``); sizes over time stay (they are counts).
     Returns rows removed per table."""
-    cur.register("_erased", pa.table({"customer_id": pa.array(customer_ids, pa.string())}))
-    try:
-        return {
-            table: int(
-                cur.execute(
-                    f"DELETE FROM {table} WHERE customer_id IN (SELECT customer_id FROM _erased)"
-                ).fetchall()[0][0]
-            )
-            for table in _ERASED_TABLES
-        }
-    finally:
-        cur.unregister("_erased")
+    return delete_customers(cur, _ERASED_TABLES, customer_ids)

@@ -1,6 +1,9 @@
 """Ibis expressions of the customer system. Built here, compiled to SQL and run by the service.
 
 ``T`` is the as-of instant (UTC); only data strictly before it counts.
+
+``userops.tags`` owns the tag tables; other domains read them through :func:`current_tags`,
+:func:`stored_tags`, :func:`current_values` and :func:`manual_tags` instead of naming them.
 """
 
 from __future__ import annotations
@@ -10,10 +13,36 @@ from datetime import datetime, timedelta
 import ibis
 import ibis.expr.types as ir
 
-from userops.customers.service import paid_orders, people, resolved_events
+from userops.customers.queries import paid_orders, people, resolved_events
 from userops.tags.rules import RFM_SEGMENT_RULES, TagSettings
 
 DAY_SECONDS = 86_400
+
+
+def current_tags(con: ibis.BaseBackend) -> ir.Table:
+    """(customer_id, family, value): every customer's tags as of the last refresh, manual tags
+    (family ``manual``) included; a multi-valued family (``interest``) has one row per value."""
+    return con.table("customer_tags")
+
+
+def stored_tags(con: ibis.BaseBackend) -> ir.Table | None:
+    """:func:`current_tags`, or None in a warehouse that has no tag table yet."""
+    try:
+        return current_tags(con)
+    except Exception:  # ibis raises TableNotFound (its class moved between versions)
+        return None
+
+
+def current_values(con: ibis.BaseBackend) -> ir.Table:
+    """One row per customer with the numbers behind the tags (``lifecycle``, RFM, …) as of the
+    last refresh: the columns of :func:`tag_values`."""
+    return con.table("customer_tag_values")
+
+
+def manual_tags(con: ibis.BaseBackend) -> ir.Table:
+    """(customer_id, tag, added_at, source): tags given by hand (lists saved from a funnel
+    step, console actions)."""
+    return con.table("manual_tags")
 
 
 def activity(con: ibis.BaseBackend, until: datetime) -> ir.Table:

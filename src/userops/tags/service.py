@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import duckdb
 import ibis
 import pyarrow as pa
 
+from userops.core.clock import utcnow
 from userops.core.errors import InvalidInput, NotFound
+from userops.customers import queries as customer_queries
 from userops.tags import queries
 from userops.tags.rules import COUNTED_FAMILIES, FAMILIES, TagSettings, city_tiers
 from userops.tags.schemas import CustomerTags, RefreshResult, Transition
 from userops.warehouse import Warehouse
+from userops.warehouse.erase import delete_customers
 
 _SINGLE_VALUED = [f for f in FAMILIES if f != "interest"]
 
@@ -65,7 +68,7 @@ def refresh(warehouse: Warehouse, *, as_of: datetime, settings: TagSettings) -> 
         counts = _counts(cur)
         cur.execute(
             "INSERT INTO tag_refreshes VALUES (?, ?, ?, ?)",
-            [as_of, datetime.now(UTC), customers, json.dumps(counts, ensure_ascii=False)],
+            [as_of, utcnow(), customers, json.dumps(counts, ensure_ascii=False)],
         )
     return RefreshResult(
         as_of=as_of,
@@ -138,9 +141,7 @@ def show(warehouse: Warehouse, customer_id: str) -> CustomerTags:
             "SELECT family, value FROM customer_tags WHERE customer_id = ? ORDER BY ALL",
             [customer_id],
         ).fetchall()
-        known = cur.execute(
-            "SELECT count(*) FROM customers WHERE customer_id = ?", [customer_id]
-        ).fetchall()[0][0]
+        known = customer_queries.known_ids(cur, [customer_id])
     finally:
         cur.close()
     if not row and not tags and not known:
@@ -207,28 +208,17 @@ def add_manual(
     tag = _check_tag(tag)
     ids = pa.table({"customer_id": pa.array(list(dict.fromkeys(customer_ids)), pa.string())})
     with warehouse.write() as cur:
+        known = customer_queries.known_ids(cur, ids.column("customer_id").to_pylist())
         if skip_unknown:
-            cur.register("_given", ids)
-            ids = cur.sql(
-                "SELECT customer_id FROM _given WHERE customer_id IN (SELECT customer_id FROM "
-                "customers)"
-            ).to_arrow_table()
-            cur.unregister("_given")
-        cur.register("_ids", ids)
-        unknown = [
-            r[0]
-            for r in cur.execute(
-                "SELECT customer_id FROM _ids WHERE customer_id NOT IN (SELECT customer_id FROM "
-                "customers) LIMIT 5"
-            ).fetchall()
-        ]
+            ids = ids.filter(pa.array([c in known for c in ids.column("customer_id").to_pylist()]))
+        unknown = [c for c in ids.column("customer_id").to_pylist() if c not in known][:5]
         if unknown:
-            cur.unregister("_ids")
             raise NotFound(f"unknown customer id(s): {', '.join(unknown)}", field="customer_id")
+        cur.register("_ids", ids)
         added = cur.execute(
-            "INSERT INTO manual_tags SELECT customer_id, ?, now(), ? FROM _ids WHERE "
+            "INSERT INTO manual_tags SELECT customer_id, ?, ?, ? FROM _ids WHERE "
             "customer_id NOT IN (SELECT customer_id FROM manual_tags WHERE tag = ?)",
-            [tag, source, tag],
+            [tag, utcnow(), source, tag],
         ).fetchall()[0][0]
         cur.execute(
             "INSERT INTO customer_tags SELECT customer_id, 'manual', ? FROM _ids WHERE "
@@ -238,6 +228,16 @@ def add_manual(
         )
         cur.unregister("_ids")
     return int(added)
+
+
+def tagged_by_hand(warehouse: Warehouse, tag: str) -> list[str]:
+    """The customers carrying the manual tag ``tag`` (e.g. ``list:<segment>``)."""
+    cur = warehouse.cursor()
+    try:
+        rows = cur.execute("SELECT customer_id FROM manual_tags WHERE tag = ?", [tag]).fetchall()
+    finally:
+        cur.close()
+    return [r[0] for r in rows]
 
 
 def remove_manual(warehouse: Warehouse, customer_ids: list[str], tag: str) -> int:
@@ -273,7 +273,7 @@ def rfm_grid(warehouse: Warehouse) -> list[dict[str, Any]]:
 
     con = warehouse.ibis()
     try:
-        values = con.table("customer_tag_values")
+        values = queries.current_values(con)
         values = values.filter(values.rfm_cn.notnull())
         per = values.group_by("rfm_cn").aggregate(
             customers=values.count(),
@@ -308,15 +308,4 @@ def erase_customer(cur: duckdb.DuckDBPyConnection, customer_ids: list[str]) -> d
     """Delete these customers' tag values, current tags, snapshots and manual tags (an
     erasure, inside the caller's warehouse transaction ``cur``); returns rows removed per
     table."""
-    cur.register("_erased", pa.table({"customer_id": pa.array(customer_ids, pa.string())}))
-    try:
-        return {
-            table: int(
-                cur.execute(
-                    f"DELETE FROM {table} WHERE customer_id IN (SELECT customer_id FROM _erased)"
-                ).fetchall()[0][0]
-            )
-            for table in _ERASED_TABLES
-        }
-    finally:
-        cur.unregister("_erased")
+    return delete_customers(cur, _ERASED_TABLES, customer_ids)

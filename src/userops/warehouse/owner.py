@@ -21,9 +21,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
+
+from userops.core.clock import utcnow
 
 LOCK_FILE = "warehouse.lock"
 SERVER_FILE = "server.json"
@@ -136,7 +137,7 @@ def _wait_for(handle: IO[str], data_dir: Path, *, defer: bool) -> None:
 
 
 def _write_holder(handle: IO[str], command: str) -> None:
-    since = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    since = utcnow().strftime("%Y-%m-%d %H:%M:%S")
     handle.seek(0)
     handle.truncate()
     handle.write(json.dumps({"command": command, "pid": os.getpid(), "since": since}))

@@ -12,8 +12,7 @@ Handlers read the raw body (no pydantic model): the rules live in ``ingest.track
 from __future__ import annotations
 
 import base64
-import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -23,6 +22,7 @@ from fastapi.responses import JSONResponse, Response
 from userops.api import errors
 from userops.api.deps import SECURITY
 from userops.auth import service as auth
+from userops.core.clock import utcnow
 from userops.core.errors import InvalidInput, Unauthorized, UseropsError
 from userops.ingest.tracking import schemas
 from userops.ingest.tracking.rules import Checked
@@ -57,35 +57,23 @@ CORS = {
     "Access-Control-Max-Age": "86400",
 }
 """Browsers on the shop's own sites send events here (write keys are meant to be public)."""
-KEY_CACHE_SECONDS = 5.0
-"""A verified write key is remembered this long: revoking a key takes effect within 5 s."""
 
 
-class _Keys:
-    """Verified write keys → their public prefix, cached briefly so that each call does not
-    hash and look up the key in the ledger (only successes are cached)."""
-
-    def __init__(self) -> None:
-        self._ok: dict[str, tuple[str, float]] = {}
-
-    async def prefix(self, request: Request, key: str) -> str:
-        found = self._ok.get(key)
-        now = time.monotonic()
-        if found is not None and found[1] > now:
-            return found[0]
-
-        def verify() -> str:
-            with unit_of_work(request.app.state.hub.engine) as session:
-                return auth.verify_key(session, key, needs="write").prefix
-
-        prefix = await run_in_threadpool(verify)
-        if len(self._ok) > 10_000:
-            self._ok.clear()
-        self._ok[key] = (prefix, now + KEY_CACHE_SECONDS)
+async def _verified_prefix(request: Request, key: str) -> str:
+    """The write key's prefix, from the hub's key cache (``auth.keycache``: revoking a key
+    through ``userops keys revoke`` forgets it at once) or verified against the ledger."""
+    hub = request.app.state.hub
+    prefix, generation = hub.keys.lookup(key)
+    if prefix is not None:
         return prefix
 
+    def verify() -> str:
+        with unit_of_work(hub.engine) as session:
+            return auth.verify_key(session, key, needs="write").prefix
 
-_keys = _Keys()
+    prefix = await run_in_threadpool(verify)
+    hub.keys.remember(key, prefix, generation)
+    return prefix
 
 
 def _header_key(request: Request) -> str | None:
@@ -145,13 +133,13 @@ def _check(
 
 
 async def _handle(call: str, request: Request) -> Response:
-    received_at = datetime.now(UTC)
+    received_at = utcnow()
     tracker: Tracker = request.app.state.tracker
     key = _header_key(request)
     prefix: str | None = None
     try:
         if key:
-            prefix = await _keys.prefix(request, key)
+            prefix = await _verified_prefix(request, key)
         try:
             body = await _body(request, body_limit(call))
         except (InvalidInput, PayloadTooLarge):
@@ -165,7 +153,7 @@ async def _handle(call: str, request: Request) -> Response:
                     "a write key is required (Basic auth user name, Bearer token or writeKey)",
                     field="authorization",
                 )
-            prefix = await _keys.prefix(request, checked.write_key)
+            prefix = await _verified_prefix(request, checked.write_key)
             checked = _check(tracker, call, body, key=prefix, received_at=received_at)
         tracker.admit(prefix, len(checked.lines))
         await tracker.accept(checked, key=prefix)

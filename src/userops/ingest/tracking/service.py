@@ -16,17 +16,17 @@ import json
 import logging
 import os
 import threading
-import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine
 
+from userops.core.clock import utcnow
 from userops.core.errors import InvalidInput, UseropsError
 from userops.ingest import erasure
 from userops.ingest import service as ingest
@@ -314,7 +314,7 @@ class Tracker:
         if path.stat().st_size == 0:
             path.unlink()
             return 0
-        now = datetime.now(UTC)
+        now = utcnow()
         summary = ingest.load_tracked(
             engine=self.engine,
             warehouse=self.warehouse,
@@ -342,7 +342,7 @@ class Tracker:
         record = {
             "loaded_through": path.name,
             "imported": imported,
-            "at": datetime.now(UTC).isoformat(),
+            "at": utcnow().isoformat(),
         }
         with open(tmp, "w") as handle:
             json.dump(record, handle)
@@ -390,7 +390,7 @@ class Tracker:
             "last_rejects_file": self.last_rejects_file,
             "set_aside": self.set_aside,
             "last_error": self.last_error,
-            "at": time.time(),
+            "at": utcnow().timestamp(),
         }
 
 
