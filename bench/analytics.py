@@ -20,6 +20,7 @@ Best of ``--repeat`` interleaved runs is reported.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -28,6 +29,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pandas as pd
@@ -48,92 +50,92 @@ FUNNEL = analytics.FunnelQuery(
     date_to=DATE_TO,
 )
 CHANNELS = analytics.ChannelsQuery(model="signup", period="month", intervals=6, date_to=DATE_TO)
+AARRR = analytics.AarrrQuery(period="week", intervals=8, date_to=DATE_TO)
 
 
 def load(data: Path, db: Path) -> float:
+    """Fill a fresh warehouse from the Parquet shop (through its spool: bench/loadshop.py)."""
+    from loadshop import load as load_shop
+
     started = time.perf_counter()
     wh = Warehouse(db, timezone=TZ)
-    with wh.write() as cur:
-        cur.execute(
-            "INSERT INTO customers SELECT customer_id, gender, birthday, province, city, "
-            "occupation, industry, income_band, interests, signup_at, signup_channel, referrer_id, "
-            "timezone, NULL, false, NULL FROM read_parquet(?)",
-            [str(data / "customers.parquet")],
-        )
-        cur.execute(
-            "INSERT INTO orders SELECT order_id, customer_id, created_at, paid_at, status, "
-            "amount_fen, discount_fen, coupon_codes, channel FROM read_parquet(?)",
-            [str(data / "orders.parquet")],
-        )
-        cur.execute(
-            "INSERT INTO events SELECT message_id, type, event, user_id, anonymous_id, timestamp, "
-            "received_at, properties::JSON, context::JSON, traits::JSON, NULL, NULL "
-            "FROM read_parquet(?)",
-            [str(data / "events.parquet")],
-        )
-        cur.execute(
-            "INSERT INTO channel_spend SELECT date, channel, spend_fen, impressions, clicks "
-            "FROM read_parquet(?)",
-            [str(data / "spend.parquet")],
-        )
-        # the importer links an anonymous id to the first user that identified with it
-        cur.execute(
-            "INSERT INTO identities SELECT 'anonymous_id', anonymous_id, "
-            "arg_min(user_id, timestamp) FROM events WHERE type = 'identify' AND user_id IS NOT "
-            "NULL AND anonymous_id IS NOT NULL GROUP BY anonymous_id"
-        )
+    load_shop(wh, data)
     wh.close()
     return time.perf_counter() - started
 
 
 # -- hand-written SQL -------------------------------------------------------------------------
+#
+# The references are the fastest SQL we could write for the same definitions (docs/analytics.md):
+# whose event it is is decided on a pre-aggregate (one row per raw key — the user_id, or the
+# anonymous_id of a message without one — and per period or day), not per event; filters on
+# type, name and time go into the scan; cohorts are semi-joined before anything is joined to
+# them; the funnel's "first step-k event at or after step k-1" is an ASOF join.
 
-PEOPLE = """
-person_events AS (
-  SELECT coalesce(m.merged_into, r.raw, 'anon:' || r.anonymous_id) AS person, r.name, r.ts
-  FROM (
-    SELECT coalesce(iu.customer_id, e.user_id, ia.customer_id) AS raw, e.anonymous_id,
-           coalesce(e.event, '$' || e.type) AS name, e.timestamp AS ts
-    FROM events e
-    LEFT JOIN identities iu ON iu.kind = 'user_id' AND iu.value = e.user_id
-    LEFT JOIN identities ia ON ia.kind = 'anonymous_id' AND ia.value = e.anonymous_id
-    WHERE e.type IN ('track', 'page', 'screen') {name_filter}
-  ) r LEFT JOIN customers m ON m.customer_id = r.raw
-),
-person_orders AS (
-  SELECT coalesce(m.merged_into, o.customer_id) AS person, o.paid_at AS ts, o.amount_fen
-  FROM orders o LEFT JOIN customers m ON m.customer_id = o.customer_id
-  WHERE o.status = 'paid' AND o.paid_at IS NOT NULL
-)"""
+BEHAVIOUR = "type IN ('track', 'page', 'screen')"
+KEY = "coalesce('u' || user_id, 'a' || anonymous_id)"
+
+
+def resolve(keys: str) -> str:
+    """``keys`` (a relation with ``key``, built with KEY) → (key, person): the alias map or the
+    user id itself; without a user id, the anonymous id's customer, else ``anon:<id>``; then
+    merges. The same rules as userops.customers.queries.person_of_event (keep_anonymous)."""
+    return f"""(
+      SELECT r.key, coalesce(s.merged_into, r.raw, 'anon:' || r.anon) AS person FROM (
+        SELECT k.key, k.anon, coalesce(u.customer_id, k.user_id, a.customer_id) AS raw FROM (
+          SELECT key, CASE WHEN key[1] = 'u' THEN key[2:] END AS user_id,
+                 CASE WHEN key[1] = 'a' THEN key[2:] END AS anon
+          FROM (SELECT DISTINCT key FROM {keys})
+        ) k
+        LEFT JOIN identities u ON u.kind = 'user_id' AND u.value = k.user_id
+        LEFT JOIN identities a ON a.kind = 'anonymous_id' AND a.value = k.anon
+      ) r LEFT JOIN customers s ON s.customer_id = r.raw
+    )"""
+
+
+def paid(since: str, until: str = "TIMESTAMPTZ 'infinity'") -> str:
+    """(person, ts, amount_fen) of paid orders in [since, until), merged ids folded."""
+    return f"""(
+      SELECT coalesce(s.merged_into, o.customer_id) AS person, o.paid_at AS ts, o.amount_fen
+      FROM orders o LEFT JOIN customers s ON s.customer_id = o.customer_id
+      WHERE o.status = 'paid' AND o.paid_at >= {since} AND o.paid_at < {until}
+    )"""
 
 
 def week(ts: str) -> str:
-    return f"((date_diff('day', DATE '1970-01-01', ({ts} AT TIME ZONE '{TZ}')::DATE) + 3) // 7)"
+    return f"((date_diff('day', DATE '1970-01-01', timezone('{TZ}', {ts})::DATE) + 3) // 7)"
 
 
 def local_midnight(d: date) -> str:
     return f"TIMESTAMPTZ '{d.isoformat()} 00:00:00+08'"
 
 
-def sql_retention(con: duckdb.DuckDBPyConnection) -> list[list[int]]:
-    last = (DATE_TO - date(1970, 1, 1)).days
-    last_week = (last + 3) // 7
-    first_week = last_week - 12
+def weeks_window(last_day: date, intervals: int) -> tuple[int, int, date, date]:
+    last_week = ((last_day - date(1970, 1, 1)).days + 3) // 7
+    first_week = last_week - intervals + 1
     since = date(1970, 1, 1) + timedelta(days=first_week * 7 - 3)
     until = date(1970, 1, 1) + timedelta(days=(last_week + 1) * 7 - 3)
+    return first_week, last_week, since, until
+
+
+def sql_retention(con: duckdb.DuckDBPyConnection) -> list[list[int]]:
+    first_week, _, since_d, until_d = weeks_window(DATE_TO, 13)
+    since, until = local_midnight(since_d), local_midnight(until_d)
     q = f"""
-    WITH {PEOPLE.format(name_filter="")},
-    starts AS (
-      SELECT DISTINCT customer_id AS person, {week("signup_at")} AS c FROM customers
-      WHERE merged_into IS NULL AND signup_at >= {local_midnight(since)}
-        AND signup_at < {local_midnight(until)}
+    WITH starts AS (
+      SELECT customer_id AS person, {week("signup_at")} AS c FROM customers
+      WHERE merged_into IS NULL AND signup_at >= {since} AND signup_at < {until}
+    ),
+    ev_weeks AS (  -- one row per raw key and week, not per event
+      SELECT DISTINCT {KEY} AS key, {week('"timestamp"')} AS p FROM events
+      WHERE {BEHAVIOUR} AND "timestamp" >= {since} AND "timestamp" < {until}
     ),
     returns AS (
-      SELECT DISTINCT person, {week("ts")} AS p FROM (
-        SELECT person, ts FROM person_events UNION ALL SELECT person, ts FROM person_orders
-      ) WHERE ts >= {local_midnight(since)} AND ts < {local_midnight(until)}
+      SELECT DISTINCT m.person, e.p FROM ev_weeks e JOIN {resolve("ev_weeks")} m USING (key)
+      UNION
+      SELECT DISTINCT person, {week("ts")} FROM {paid(since, until)}
     )
-    SELECT s.c, 0 AS k, count(*) FROM starts s GROUP BY 1
+    SELECT c, 0 AS k, count(*) FROM starts GROUP BY 1
     UNION ALL
     SELECT s.c, r.p - s.c, count(*) FROM starts s JOIN returns r ON r.person = s.person
       AND r.p > s.c GROUP BY 1, 2
@@ -144,58 +146,79 @@ def sql_retention(con: duckdb.DuckDBPyConnection) -> list[list[int]]:
     return matrix
 
 
-def sql_funnel(con: duckdb.DuckDBPyConnection) -> list[int]:
-    """PostHog's ordered funnel: every view in the range starts an attempt (greedy within it),
-    the deepest attempt of each person counts."""
+def sql_funnel(con: duckdb.DuckDBPyConnection) -> list[tuple[int, float | None, float | None]]:
+    """PostHog's ordered funnel: every view in the range starts an attempt whose step k is the
+    first step-k event at or after step k-1 (an ASOF join) within 7 days of the start; the
+    deepest attempt of each person counts (then the first to get there, then the latest
+    start). Per step: people, and the median and mean seconds from the previous step."""
     since, until = local_midnight(FUNNEL.date_from), local_midnight(DATE_TO + timedelta(days=1))
-    names = "AND coalesce(e.event, '$' || e.type) IN ('Product Viewed', 'Product Added')"
     q = f"""
-    WITH {PEOPLE.format(name_filter=names)},
-    r0 AS (SELECT DISTINCT person, ts AS t0 FROM person_events WHERE name = 'Product Viewed'
-           AND ts >= {since} AND ts < {until}),
-    r1 AS (SELECT r0.person, r0.t0, min(s.ts) AS t1 FROM r0 LEFT JOIN person_events s
-           ON s.person = r0.person AND s.name = 'Product Added' AND s.ts >= r0.t0
-           AND s.ts <= r0.t0 + INTERVAL 7 DAY GROUP BY ALL),
-    r2 AS (SELECT r1.person, r1.t0, r1.t1, min(o.ts) AS t2 FROM r1 LEFT JOIN person_orders o
-           ON o.person = r1.person AND r1.t1 IS NOT NULL AND o.ts >= r1.t1
-           AND o.ts <= r1.t0 + INTERVAL 7 DAY GROUP BY ALL),
-    best AS (SELECT person, max((t1 IS NOT NULL)::INT + (t2 IS NOT NULL)::INT) AS depth
-             FROM r2 GROUP BY person)
-    SELECT count(*), count(*) FILTER (depth >= 1), count(*) FILTER (depth >= 2) FROM best
+    WITH ev AS (
+      SELECT {KEY} AS key, event AS name, "timestamp" AS ts FROM events
+      WHERE {BEHAVIOUR} AND event IN ('Product Viewed', 'Product Added')
+        AND "timestamp" >= {since} AND "timestamp" <= {until} + INTERVAL 7 DAY
+    ),
+    pe AS (SELECT m.person, ev.name, ev.ts FROM ev JOIN {resolve("ev")} m USING (key)),
+    r0 AS (SELECT DISTINCT person, ts AS t0 FROM pe
+           WHERE name = 'Product Viewed' AND ts < {until}),
+    s1 AS (SELECT person, ts FROM pe WHERE name = 'Product Added'),
+    s2 AS (SELECT person, ts FROM {paid(since, f"{until} + INTERVAL 8 DAY")}),
+    r1 AS (SELECT r0.person, r0.t0,
+                  CASE WHEN s1.ts <= r0.t0 + INTERVAL 7 DAY THEN s1.ts END AS t1
+           FROM r0 ASOF LEFT JOIN s1 ON s1.person = r0.person AND s1.ts >= r0.t0),
+    r2 AS (SELECT r1.person, r1.t0, r1.t1,
+                  CASE WHEN s2.ts <= r1.t0 + INTERVAL 7 DAY THEN s2.ts END AS t2
+           FROM r1 ASOF LEFT JOIN s2 ON s2.person = r1.person AND s2.ts >= r1.t1),
+    best AS (
+      SELECT * FROM r2 QUALIFY row_number() OVER (
+        PARTITION BY person ORDER BY (t1 IS NOT NULL)::INT + (t2 IS NOT NULL)::INT DESC,
+        coalesce(t2, t1, t0), t0 DESC) = 1
+    )
+    SELECT count(t0), count(t1), count(t2),
+           median(epoch(t1) - epoch(t0)), avg(epoch(t1) - epoch(t0)),
+           median(epoch(t2) - epoch(t1)), avg(epoch(t2) - epoch(t1))
+    FROM best
     """
-    row = con.execute(q).fetchall()[0]
-    return [int(row[0]), int(row[1]), int(row[2])]
+    r = con.execute(q).fetchall()[0]
+    return [
+        (int(r[0]), None, None),
+        (int(r[1]), r[3], None if r[4] is None else round(r[4], 3)),
+        (int(r[2]), r[5], None if r[6] is None else round(r[6], 3)),
+    ]
 
 
 def sql_channels(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], tuple[int, ...]]:
     first = date(2025, 7, 1)
     end = date(2026, 1, 1)
-    month = f"date_trunc('month', c.signup_at AT TIME ZONE '{TZ}')::DATE"
+    month = f"date_trunc('month', timezone('{TZ}', c.signup_at))::DATE"
     q = f"""
-    WITH {PEOPLE.format(name_filter="AND false")},
-    cohort AS (
+    WITH cohort AS (
       SELECT c.customer_id AS person, c.signup_at AS t0,
              coalesce(c.signup_channel, '(none)') AS channel, {month} AS m
       FROM customers c WHERE c.merged_into IS NULL AND c.signup_at >= {local_midnight(first)}
         AND c.signup_at < {local_midnight(end)}
     ),
+    co AS (  -- the cohort's paid orders since their signup: orders before the cohort's first
+             -- day cannot count, so they are not read
+      SELECT k.person, k.channel, k.m, k.t0, o.ts, o.amount_fen
+      FROM cohort k JOIN {paid(local_midnight(first))} o ON o.person = k.person AND o.ts >= k.t0
+    ),
     per AS (
       SELECT k.person, k.channel, k.m, k.t0,
-        coalesce(sum(o.amount_fen) FILTER (WHERE o.ts < k.t0 + INTERVAL 30 DAY), 0) AS r30,
-        coalesce(sum(o.amount_fen) FILTER (WHERE o.ts < k.t0 + INTERVAL 90 DAY), 0) AS r90,
-        coalesce(sum(o.amount_fen) FILTER (WHERE o.ts < k.t0 + INTERVAL 180 DAY), 0) AS r180,
-        coalesce(arg_min(o.amount_fen, o.ts), 0) AS first_fen
-      FROM cohort k LEFT JOIN person_orders o ON o.person = k.person AND o.ts >= k.t0
-      GROUP BY ALL
+        coalesce(sum(co.amount_fen) FILTER (WHERE co.ts < k.t0 + INTERVAL 30 DAY), 0) AS r30,
+        coalesce(sum(co.amount_fen) FILTER (WHERE co.ts < k.t0 + INTERVAL 90 DAY), 0) AS r90,
+        coalesce(sum(co.amount_fen) FILTER (WHERE co.ts < k.t0 + INTERVAL 180 DAY), 0) AS r180,
+        coalesce(arg_min(co.amount_fen, co.ts), 0) AS first_fen
+      FROM cohort k LEFT JOIN co USING (person) GROUP BY ALL
     ),
     spend AS (
       SELECT channel, date_trunc('month', date)::DATE AS m, sum(spend_fen) AS spend_fen
       FROM channel_spend WHERE date >= DATE '{first}' AND date < DATE '{end}' GROUP BY ALL
     ),
     by_age AS (
-      SELECT k.channel, k.m, floor((epoch(o.ts) - epoch(k.t0)) / 86400)::BIGINT AS age,
-             sum(o.amount_fen) AS revenue
-      FROM cohort k JOIN person_orders o ON o.person = k.person AND o.ts >= k.t0 GROUP BY ALL
+      SELECT channel, m, floor((epoch(ts) - epoch(t0)) / 86400)::BIGINT AS age,
+             sum(amount_fen) AS revenue
+      FROM co GROUP BY ALL
     ),
     payback AS (
       SELECT a.channel, a.m, min(a.age) AS days FROM (
@@ -204,8 +227,7 @@ def sql_channels(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], tuple[
       GROUP BY ALL
     )
     SELECT p.channel, p.m, count(*) AS new, sum(first_fen), sum(r30), sum(r90), sum(r180),
-           sum((r30 > 0 AND t0 + INTERVAL 30 DAY <= TIMESTAMPTZ '2026-01-01 00:00:00+08')::INT),
-           sum(r90::DOUBLE * r90::DOUBLE), any_value(s.spend_fen), any_value(b.days)
+           any_value(s.spend_fen), any_value(b.days)
     FROM per p LEFT JOIN spend s USING (channel, m) LEFT JOIN payback b USING (channel, m)
     GROUP BY ALL
     """
@@ -218,8 +240,122 @@ def sql_channels(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], tuple[
             v if period_end + timedelta(days=h) <= DATE_TO + timedelta(days=1) else None
             for v, h in zip(r[4:7], (30, 90, 180), strict=True)
         ]
-        out[(r[0], start.isoformat())] = (r[2], r[3], *horizons, r[9] or 0, r[10])
+        out[(r[0], start.isoformat())] = (r[2], r[3], *horizons, r[7] or 0, r[8])
     return out
+
+
+def sql_aarrr(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
+    """The AARRR board (weekly, 8 weeks to DATE_TO, activation = order within 7 days, invites =
+    ``share``). Activity ("any": behaviour events and paid orders) is pre-aggregated once per
+    raw key and shop-local day with its first and last instant: "active in [t0 + a, t0 + b)"
+    (a window longer than a day) holds exactly when some day row has last >= t0 + a and
+    first < t0 + b, so week-1/week-4 retention never touches single events."""
+    first_week, last_week, since_d, until_d = weeks_window(DATE_TO, AARRR.intervals)
+    since, until = local_midnight(since_d), local_midnight(until_d)
+    next_until = local_midnight(until_d + timedelta(days=7))
+    horizon = f"{until} + INTERVAL 35 DAY"
+    day = "timezone('{TZ}', {ts})::DATE"
+    q = f"""
+    WITH cohort AS (
+      SELECT customer_id AS person, signup_at AS t0, {week("signup_at")} AS c,
+             coalesce(signup_channel, '(none)') AS ch, referrer_id
+      FROM customers WHERE merged_into IS NULL AND signup_at >= {since} AND signup_at < {until}
+    ),
+    ev_days AS (
+      SELECT {KEY} AS key, {day.format(TZ=TZ, ts='"timestamp"')} AS d,
+             min("timestamp") AS lo, max("timestamp") AS hi,
+             count(*) FILTER (WHERE event = 'share') AS shares
+      FROM events WHERE {BEHAVIOUR} AND "timestamp" >= {since} AND "timestamp" < {horizon}
+      GROUP BY ALL
+    ),
+    orders_in AS (SELECT * FROM {paid(since, horizon)}),
+    act AS (
+      SELECT m.person, e.d, e.lo, e.hi, e.shares FROM ev_days e JOIN {resolve("ev_days")} m
+        USING (key)
+      UNION ALL
+      SELECT person, {day.format(TZ=TZ, ts="ts")}, min(ts), max(ts), 0 FROM orders_in
+      GROUP BY ALL
+    ),
+    act_w AS (SELECT *, (date_diff('day', DATE '1970-01-01', d) + 3) // 7 AS w FROM act),
+    cohort_act AS (SELECT k.person, k.t0, k.c, a.w, a.lo, a.hi FROM cohort k
+                   JOIN act_w a USING (person)),
+    reached AS (
+      SELECT c,
+        count(DISTINCT person) FILTER (WHERE hi >= t0 + INTERVAL 7 DAY
+                                       AND lo < t0 + INTERVAL 14 DAY) AS week1,
+        count(DISTINCT person) FILTER (WHERE hi >= t0 + INTERVAL 28 DAY
+                                       AND lo < t0 + INTERVAL 35 DAY) AS week4,
+        count(DISTINCT person) FILTER (WHERE w = c + 1 AND lo < {next_until}) AS next_period
+      FROM cohort_act GROUP BY c
+    ),
+    activated AS (
+      SELECT k.c, count(DISTINCT k.person) AS n FROM cohort k JOIN orders_in o
+        ON o.person = k.person AND o.ts >= k.t0 AND o.ts < k.t0 + INTERVAL 7 DAY GROUP BY 1
+    ),
+    active AS (
+      SELECT w AS c, count(DISTINCT person) AS n, sum(shares) AS invites FROM act_w
+      WHERE d >= DATE '{since_d}' AND d < DATE '{until_d}' GROUP BY 1
+    ),
+    buyers AS (
+      SELECT c, count(*) AS paying, count(*) FILTER (WHERE k >= 2) AS repeat,
+             sum(k) AS orders, sum(gmv) AS gmv FROM (
+        SELECT {week("ts")} AS c, person, count(*) AS k, sum(amount_fen) AS gmv
+        FROM orders_in WHERE ts < {until} GROUP BY ALL
+      ) GROUP BY c
+    ),
+    new AS (
+      SELECT c, sum(n_ch) AS n, sum(refs) AS referred,
+             map_from_entries(list((ch, n_ch))) AS by_channel FROM (
+        SELECT c, ch, count(*) AS n_ch, count(referrer_id) AS refs FROM cohort GROUP BY ALL
+      ) GROUP BY c
+    )
+    SELECT w.c, coalesce(new.n, 0), new.by_channel, coalesce(activated.n, 0),
+           coalesce(reached.week1, 0), coalesce(reached.week4, 0),
+           coalesce(reached.next_period, 0), coalesce(active.n, 0), coalesce(buyers.paying, 0),
+           coalesce(buyers.repeat, 0), coalesce(buyers.orders, 0), coalesce(buyers.gmv, 0),
+           coalesce(active.invites, 0)::BIGINT, coalesce(new.referred, 0)
+    FROM range({first_week}, {last_week + 1}) w(c)
+    LEFT JOIN new USING (c) LEFT JOIN activated USING (c) LEFT JOIN reached USING (c)
+    LEFT JOIN active USING (c) LEFT JOIN buyers USING (c)
+    ORDER BY 1
+    """
+    latest = con.execute(
+        'SELECT greatest((SELECT max("timestamp") FROM events), (SELECT max(paid_at) FROM '
+        "orders WHERE status = 'paid'), (SELECT max(signup_at) FROM customers WHERE "
+        "merged_into IS NULL))"
+    ).fetchall()[0][0]
+    covered = latest.astimezone(ZoneInfo(TZ)).date() + timedelta(days=1)  # data before today
+    return [aarrr_row(r, covered) for r in con.execute(q).fetchall()]
+
+
+def aarrr_row(r: tuple[Any, ...], covered: date) -> tuple[Any, ...]:
+    """The compared figures of one AARRR period, from the reference's counts."""
+    c, new, by_channel, activated, w1, w4, nxt, active, paying, repeat, orders, gmv, inv = r[:13]
+    referred = r[13]
+    start = date(1970, 1, 1) + timedelta(days=c * 7 - 3)
+    end = start + timedelta(days=7)
+
+    def rate(n: int, age: int) -> float | None:
+        if end + timedelta(days=age) > covered:
+            return None
+        return round(n / new, 4) if new else None
+
+    return (
+        start.isoformat(),
+        new,
+        dict(sorted((by_channel or {}).items(), key=lambda kv: -kv[1])),
+        activated,
+        rate(w1, 14),
+        rate(w4, 35),
+        (round(nxt / new, 4) if new else None) if end < covered else None,
+        active,
+        paying,
+        orders,
+        gmv,
+        round(repeat / paying, 4) if paying else None,
+        inv,
+        referred,
+    )
 
 
 # -- userops ----------------------------------------------------------------------------------
@@ -230,8 +366,33 @@ def ours_retention(wh: Warehouse) -> list[list[int]]:
     return [c.counts for c in result.cohorts]
 
 
-def ours_funnel(wh: Warehouse) -> list[int]:
-    return [s.people for s in analytics.funnel(wh, timezone=TZ, query=FUNNEL).steps]
+def ours_funnel(wh: Warehouse) -> list[tuple[int, float | None, float | None]]:
+    return [
+        (s.people, s.median_seconds_to_convert, s.average_seconds_to_convert)
+        for s in analytics.funnel(wh, timezone=TZ, query=FUNNEL).steps
+    ]
+
+
+def ours_aarrr(wh: Warehouse) -> list[tuple[Any, ...]]:
+    return [
+        (
+            p.start.isoformat(),
+            p.new_customers,
+            p.new_by_channel,
+            p.activated,
+            p.week1_retention,
+            p.week4_retention,
+            p.retention_next_period,
+            p.active_people,
+            p.paying_customers,
+            p.paid_orders,
+            p.gmv_fen,
+            p.repurchase_rate,
+            p.invitations,
+            p.accepted_invitations,
+        )
+        for p in analytics.aarrr(wh, timezone=TZ, query=AARRR).periods
+    ]
 
 
 def ours_channels(wh: Warehouse) -> dict[tuple[str, str], tuple[int, ...]]:
@@ -368,84 +529,117 @@ def best_of(fns: list[Callable[[], Any]], repeat: int) -> list[tuple[float, Any]
     return [(min(ts), r) for ts, r in zip(times, results, strict=True)]
 
 
+def close_enough(a: Any, b: Any) -> bool:
+    """Equal, floats to 1e-9 relative (a mean's last digit may depend on summation order)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(close_enough(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(close_enough(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--data", type=Path, help="a bench/generate.py shop to load")
+    parser.add_argument(
+        "--data-dir", type=Path, help="a userops data dir filled by `userops import` instead"
+    )
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sample", type=float, default=0.1)
+    parser.add_argument("--skip-pandas", action="store_true")
+    parser.add_argument("--only", help="comma-separated: retention,funnel,channels,aarrr")
     parser.add_argument("--markdown", type=Path)
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
-    work = args.workdir or Path(tempfile.mkdtemp(prefix="userops-bench-analytics-"))
-    work.mkdir(parents=True, exist_ok=True)
-    db = work / "warehouse.duckdb"
-    if not db.exists():
-        print(f"loading {args.data} into {db} …", file=sys.stderr)
-        print(f"loaded in {load(args.data, db):.1f} s", file=sys.stderr)
+    if args.data_dir:
+        work = args.data_dir
+        db = work / "warehouse.duckdb"
+    else:
+        if args.data is None:
+            parser.error("give --data (a Parquet shop) or --data-dir (an imported data dir)")
+        work = args.workdir or Path(tempfile.mkdtemp(prefix="userops-bench-analytics-"))
+        work.mkdir(parents=True, exist_ok=True)
+        db = work / "warehouse.duckdb"
+        if not db.exists():
+            print(f"loading {args.data} into {db} …", file=sys.stderr)
+            print(f"loaded in {load(args.data, db):.1f} s", file=sys.stderr)
     wh = Warehouse(db, timezone=TZ)
     n_events = wh.count("events")
     con = wh.cursor()
     rows = []
     failures = []
-    frames = sample_frames(wh, args.sample)
-    sample_events = len(frames["events"])
+    frames = None if args.skip_pandas else sample_frames(wh, args.sample)
+    sample_events = len(frames["events"]) if frames is not None else 0
     cases = [
         (
+            "retention",
             "weekly retention, 13 cohorts (signup → any)",
             ours_retention,
             sql_retention,
             pandas_retention,
         ),
         (
+            "funnel",
             "funnel: Product Viewed → Product Added → order, 7 d, deepest attempt",
             ours_funnel,
             sql_funnel,
             pandas_funnel,
         ),
         (
+            "channels",
             "channels: 6 months × channels, signup model",
             ours_channels,
             sql_channels,
             pandas_channels,
         ),
+        (
+            "aarrr",
+            "AARRR: 8 weeks (activation = order in 7 d, invites = share)",
+            ours_aarrr,
+            sql_aarrr,
+            None,
+        ),
     ]
-    for name, ours, ref, pd_fn in cases:
-        (t_ours, r_ours), (t_sql, r_sql), (t_pd, _) = best_of(
-            [
-                lambda ours=ours: ours(wh),
-                lambda ref=ref: ref(con),
-                lambda pd_fn=pd_fn: pd_fn(frames),
-            ],
-            args.repeat,
-        )
-        same = r_ours == r_sql
+    only = set(args.only.split(",")) if args.only else None
+    print(f"load average at start: {os.getloadavg()}", file=sys.stderr)
+    for key, name, ours, ref, pd_fn in cases:
+        if only and key not in only:
+            continue
+        fns = [lambda ours=ours: ours(wh), lambda ref=ref: ref(con)]
+        if pd_fn is not None and frames is not None:
+            fns.append(lambda pd_fn=pd_fn: pd_fn(frames))
+        timings = best_of(fns, args.repeat)
+        (t_ours, r_ours), (t_sql, r_sql) = timings[:2]
+        t_pd = timings[2][0] if len(timings) > 2 else None
+        same = close_enough(r_ours, r_sql)
         if not same:
             failures.append(name)
             print(f"MISMATCH {name}:\n userops {r_ours}\n sql     {r_sql}", file=sys.stderr)
         rows.append((name, t_ours, t_sql, t_ours / t_sql, t_pd, same))
-        print(
-            f"{name}: userops {t_ours:.2f} s, SQL {t_sql:.2f} s, pandas(sample) {t_pd:.2f} s",
-            file=sys.stderr,
-        )
+        print(f"{name}: userops {t_ours:.2f} s, SQL {t_sql:.2f} s", file=sys.stderr)
     con.close()
     wh.close()
     lines = [
         f"events: {n_events:,}; pandas sample: {sample_events:,} events "
-        f"({args.sample:.0%} of customers); best of {args.repeat}",
+        f"({args.sample:.0%} of customers); best of {args.repeat}; load average at end "
+        f"{os.getloadavg()[0]:.1f}",
         "",
-        "| report | userops s | hand-written SQL s | ratio | pandas on sample s | same result |",
+        "| report | userops s | reference SQL s | ratio | pandas on sample s | same result |",
         "|---|---:|---:|---:|---:|---|",
     ]
     for name, a, b, ratio, p, same in rows:
+        pd_s = f"{p:.2f}" if p is not None else "—"
         lines.append(
-            f"| {name} | {a:.2f} | {b:.2f} | {ratio:.2f}× | {p:.2f} | {'yes' if same else 'NO'} |"
+            f"| {name} | {a:.2f} | {b:.2f} | {ratio:.2f}× | {pd_s} | {'yes' if same else 'NO'} |"
         )
     table = "\n".join(lines)
     print(table)
     if args.markdown:
         args.markdown.write_text(table + "\n", encoding="utf-8")
-    if not args.keep and not args.workdir:
+    if not args.keep and not args.workdir and not args.data_dir:
         shutil.rmtree(work, ignore_errors=True)
     return 1 if failures else 0
 

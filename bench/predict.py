@@ -234,6 +234,73 @@ def report(name: str, ours: dict[str, float], peer: dict[str, float] | None, tru
         print(f"largest relative error of userops against the true parameters: {rel:.2%}")
 
 
+def fit_command(data_dir: Path) -> float:
+    """Wall seconds of ``userops predict fit`` as a user runs it (start-up included)."""
+    cmd = [sys.executable, "-m", "userops", "predict", "fit", "--json", "--data-dir", str(data_dir)]
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"userops predict fit failed:\n{proc.stderr[-3000:]}")
+    return seconds
+
+
+def fit_phases(data_dir: Path) -> dict[str, float]:
+    """``predict.service.fit`` in this process, its steps timed from its progress calls: read
+    (the warehouse query and the RFM summary), fit (the four models on the summary arrays, the
+    "fit time"), diagnostics + choice (holdout refit), score + store."""
+    from userops.config import Settings
+    from userops.hub import connect
+    from userops.predict import service
+
+    marks: list[tuple[str, int, float]] = []
+
+    def progress(step: str, done: int, _total: int | None) -> None:
+        marks.append((step, done, time.perf_counter()))
+
+    settings = Settings(data_dir=data_dir)
+    with connect(settings) as hub:
+        started = time.perf_counter()
+        report = service.fit(
+            hub.warehouse, data_dir=data_dir, timezone=settings.timezone, progress=progress
+        )
+        ended = time.perf_counter()
+    at = {(step, done): t for step, done, t in marks}
+    return {
+        "total_s": ended - started,
+        "read_s": at[("fit", 0)] - started,
+        "fit_s": at[("fit", 1)] - at[("fit", 0)],
+        "diagnostics_s": at[("fit", 2)] - at[("fit", 1)],
+        "score_store_s": ended - at[("fit", 2)],
+        "customers": float(report.customers),
+    }
+
+
+def bench_data_dir(data_dir: Path) -> None:
+    """`userops predict fit` on an imported shop against its own model-fit time."""
+    command = fit_command(data_dir)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", "phases", str(data_dir)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    ph = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(f"\n### predict fit on {data_dir} ({int(ph['customers']):,} customers scored)\n")
+    print("| measure | seconds |")
+    print("|---|---:|")
+    print(f"| `userops predict fit` (the command, start-up included) | {command:.2f} |")
+    print(f"| service.fit in-process | {ph['total_s']:.2f} |")
+    for key, label in (
+        ("read_s", "read: warehouse query + RFM summary"),
+        ("fit_s", "fit: Pareto/NBD, MBG/NBD, BG/NBD, Gamma-Gamma on the arrays"),
+        ("diagnostics_s", "diagnostics: holdout refit + model choice"),
+        ("score_store_s", "score + store customer_scores"),
+    ):
+        print(f"| {label} | {ph[key]:.2f} |")
+    print(f"\ncommand / fit time: {command / ph['fit_s']:.2f}× (target ≤ 2×)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--child", nargs=2)
@@ -242,7 +309,14 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/predict-bench"))
     parser.add_argument("--no-lifetimes", action="store_true")
+    parser.add_argument("--data-dir", type=Path, help="time `predict fit` on this data dir")
     args = parser.parse_args()
+    if args.child and args.child[0] == "phases":
+        print(json.dumps(fit_phases(Path(args.child[1]))))
+        return
+    if args.data_dir:
+        bench_data_dir(args.data_dir)
+        return
     if args.child:
         kind, data = args.child
         children = {
