@@ -97,6 +97,11 @@ def test_api_grant_and_withdrawal(api: TestClient) -> None:
         ({"channel": "sms", "status": "granted"}, "source"),
         ({"channel": "sms", "status": "granted", "source": "x", "at": "yesterday"}, "at"),
         ({"channel": "sms", "status": "granted", "source": "x", "at": "2025-01-01T00:00"}, "at"),
+        # strict: no Unix time (number or numeric text), no naive time, no bare date
+        ({"channel": "sms", "status": "granted", "source": "x", "at": 1735689600}, "at"),
+        ({"channel": "sms", "status": "granted", "source": "x", "at": "1735689600"}, "at"),
+        ({"channel": "sms", "status": "granted", "source": "x", "at": "2025-01-01T00:00:00"}, "at"),
+        ({"channel": "sms", "status": "granted", "source": "x", "at": "2025-01-01"}, "at"),
         ({"channel": "sms", "status": "granted", "source": "x", "extra": 1}, "extra"),
     ],
 )

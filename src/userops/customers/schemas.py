@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 PROFILE_FIELDS: tuple[str, ...] = (
     "name",
@@ -145,6 +146,27 @@ class Customer360(BaseModel):
     recent_events: list[EventRead]
 
 
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _rfc3339_text(value: object) -> object:
+    """Only an RFC 3339 date-time string (what ``format: date-time`` says) is taken: pydantic's
+    lax parsing would also read a number or a numeric string as a Unix time and a bare date as
+    midnight. (Pydantic's ``strict`` mode refuses every string on a parsed JSON body, so the
+    rule is stated here.)"""
+    if value is None:
+        return value
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise ValueError(
+            "must be an ISO-8601 date and time with seconds and an offset, "
+            "such as 2024-05-01T09:30:00+08:00"
+        )
+    return value
+
+
+StrictAwareDatetime = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
+
+
 class ConsentWrite(BaseModel):
     """``POST /api/v1/customers/{id}/consents``: one grant or withdrawal."""
 
@@ -160,8 +182,9 @@ class ConsentWrite(BaseModel):
         max_length=200,
         pattern=r"\S",
     )
-    at: datetime | None = Field(
-        default=None, description="When (ISO 8601 with an offset); default: now"
+    at: StrictAwareDatetime | None = Field(
+        default=None,
+        description="When (RFC 3339 / ISO 8601 with seconds and an offset); default: now",
     )
 
 

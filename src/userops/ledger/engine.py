@@ -37,12 +37,15 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 
 def engine_for_url(url: str) -> Engine:
+    """The ledger engine. ``hide_parameters``: a failing statement's error (logged, or shown in
+    a traceback) names the SQL but never its bound values, which are phone numbers, emails and
+    ids."""
     if url.startswith("sqlite"):
         _create_sqlite_file(url)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def _create_sqlite_file(url: str) -> None:

@@ -19,19 +19,12 @@ import numpy as np
 from scipy.special import digamma, gammaln, hyp2f1
 
 from userops.core.errors import InvalidInput
-from userops.predict.errors import InsufficientData, ModelNotFitted
-from userops.predict.fitting import Attempt, compress, maximise
+from userops.predict.counting import MIN_REPEAT_CUSTOMERS, checked_summary
+from userops.predict.counting import as_arrays as _arrays
+from userops.predict.errors import ModelNotFitted
+from userops.predict.fitting import Attempt, analytic_objective, maximise, typical_age
 
 MODEL_VERSION = "bgnbd/1"
-MIN_REPEAT_CUSTOMERS = 100
-"""Fewer customers with a repeat purchase than this and the fit is refused."""
-
-
-def _arrays(frequency: Any, recency: Any, T: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    x = np.asarray(frequency, dtype=np.float64)
-    t_x = np.asarray(recency, dtype=np.float64)
-    big_t = np.asarray(T, dtype=np.float64)
-    return x, t_x, big_t
 
 
 class BetaGeoFitter:
@@ -56,35 +49,20 @@ class BetaGeoFitter:
     def fit(
         self, frequency: Any, recency: Any, T: Any, *, weights: Any | None = None
     ) -> BetaGeoFitter:
-        x, t_x, big_t = _arrays(frequency, recency, T)
-        if not (x.size == t_x.size == big_t.size):
-            raise InsufficientData("frequency, recency and T differ in length", field="summary")
-        w = np.ones(x.size) if weights is None else np.asarray(weights, dtype=np.float64)
-        bad = (x < 0) | (t_x < 0) | (big_t < t_x) | ~np.isfinite(x + t_x + big_t)
-        if bad.any():
-            raise InsufficientData(
-                f"{int(bad.sum())} customers have an impossible summary "
-                "(negative values or recency after T)",
-                field="summary",
-            )
-        repeaters = float(w[x > 0].sum())
-        if repeaters < self.min_repeat_customers:
-            raise InsufficientData(
-                f"BG/NBD needs at least {self.min_repeat_customers} customers with a repeat "
-                f"purchase; the data has {int(repeaters)} (of {int(w.sum())} customers)",
-                field="orders",
-            )
-        (x, t_x, big_t), w = compress(x, t_x, big_t, weights=w)
+        (x, t_x, big_t), w, repeaters = checked_summary(
+            frequency,
+            recency,
+            T,
+            weights,
+            model=self.title,
+            min_repeat_customers=self.min_repeat_customers,
+        )
         total = w.sum()
         prepared = _prepare(x, t_x, big_t, w)
-
-        def objective(log_params: np.ndarray) -> tuple[float, np.ndarray]:
-            ll, grad = _evaluate(np.exp(log_params), prepared)
-            return -ll / total, -grad * np.exp(log_params) / total
-
-        scale = float(np.mean(big_t)) or 1.0
+        objective = analytic_objective(lambda params: _evaluate(params, prepared), w)
+        scale = typical_age(big_t, w)
         starts = [(1.0, scale, 1.0, 1.0), (1.0, 1.0, 1.0, 1.0), (0.2, scale / 10, 0.5, 3.0)]
-        result = maximise(objective, starts, names=("r", "alpha", "a", "b"), model="BG/NBD")
+        result = maximise(objective, starts, names=("r", "alpha", "a", "b"), model=self.title)
         self.r_, self.alpha_, self.a_, self.b_ = (float(v) for v in result.params)
         self.loglik_ = float(-result.neg_mean_ll * total)
         self.n_customers_ = int(total)

@@ -15,6 +15,51 @@ from userops.predict.errors import FitFailed
 Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
 _LOG_BOUND = 20.0
+_STEP = 1e-6
+"""Central-difference step in log-parameter space."""
+
+# weighted log-likelihood and its gradient with respect to the (positive) parameters
+LoglikAndGrad = Callable[[np.ndarray], tuple[float, np.ndarray]]
+# weighted log-likelihood alone
+Loglik = Callable[[np.ndarray], float]
+
+
+def analytic_objective(loglik_and_grad: LoglikAndGrad, w: np.ndarray) -> Objective:
+    """The objective :func:`maximise` takes, from a model's weighted log-likelihood and its
+    analytic gradient in the parameters (chain rule: d/d log p = p * d/dp)."""
+    total = float(w.sum())
+
+    def objective(log_params: np.ndarray) -> tuple[float, np.ndarray]:
+        params = np.exp(log_params)
+        ll, grad = loglik_and_grad(params)
+        return -ll / total, -grad * params / total
+
+    return objective
+
+
+def numeric_objective(loglik: Loglik, w: np.ndarray) -> Objective:
+    """The same, for a model whose gradient has no closed form: central differences in
+    log-parameter space."""
+    total = float(w.sum())
+
+    def value(log_params: np.ndarray) -> float:
+        return -loglik(np.exp(log_params)) / total
+
+    def objective(log_params: np.ndarray) -> tuple[float, np.ndarray]:
+        grad = np.empty(log_params.size)
+        for i in range(log_params.size):
+            h = np.zeros(log_params.size)
+            h[i] = _STEP
+            grad[i] = (value(log_params + h) - value(log_params - h)) / (2 * _STEP)
+        return value(log_params), grad
+
+    return objective
+
+
+def typical_age(big_t: np.ndarray, w: np.ndarray) -> float:
+    """The customers' mean age T (weighted), 1 when it is 0: the scale of a rate parameter's
+    starting point."""
+    return float(np.average(big_t, weights=w)) or 1.0
 
 
 @dataclass

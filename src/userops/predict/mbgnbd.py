@@ -25,7 +25,7 @@ from scipy.special import digamma, gammaln, hyp2f1
 
 from userops.core.errors import InvalidInput
 from userops.predict.counting import CountingModel, as_arrays
-from userops.predict.fitting import Objective
+from userops.predict.fitting import Objective, analytic_objective, typical_age
 
 MODEL_VERSION = "mbgnbd/1"
 
@@ -45,17 +45,10 @@ class ModifiedBetaGeoFitter(CountingModel):
     def _objective(
         self, x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray, w: np.ndarray
     ) -> Objective:
-        total = float(w.sum())
-
-        def objective(log_params: np.ndarray) -> tuple[float, np.ndarray]:
-            params = np.exp(log_params)
-            ll, grad = _loglik_and_grad(params, x, t_x, big_t, w)
-            return -ll / total, -grad * params / total
-
-        return objective
+        return analytic_objective(lambda params: _loglik_and_grad(params, x, t_x, big_t, w), w)
 
     def _starts(self, big_t: np.ndarray, w: np.ndarray) -> list[tuple[float, ...]]:
-        scale = float(np.average(big_t, weights=w)) or 1.0
+        scale = typical_age(big_t, w)
         return [(1.0, scale, 1.0, 1.0), (1.0, 1.0, 1.0, 1.0), (0.2, scale / 10, 0.5, 3.0)]
 
     @staticmethod

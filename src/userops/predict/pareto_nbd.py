@@ -28,11 +28,9 @@ from scipy.special import gammaln, hyp2f1
 
 from userops.core.errors import InvalidInput
 from userops.predict.counting import CountingModel, as_arrays
-from userops.predict.fitting import Objective
+from userops.predict.fitting import Objective, numeric_objective, typical_age
 
 MODEL_VERSION = "pareto_nbd/1"
-_STEP = 1e-6
-"""Central-difference step in log-parameter space."""
 
 
 class ParetoNBDFitter(CountingModel):
@@ -50,25 +48,13 @@ class ParetoNBDFitter(CountingModel):
     def _objective(
         self, x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray, w: np.ndarray
     ) -> Objective:
-        total = float(w.sum())
         pairs = _Pairs.of(x, t_x, big_t)
-
-        def value(log_params: np.ndarray) -> float:
-            ll = _per_row_ll(np.exp(log_params), x, t_x, big_t, pairs)
-            return -float(np.dot(w, ll)) / total
-
-        def objective(log_params: np.ndarray) -> tuple[float, np.ndarray]:
-            grad = np.empty(log_params.size)
-            for i in range(log_params.size):
-                h = np.zeros(log_params.size)
-                h[i] = _STEP
-                grad[i] = (value(log_params + h) - value(log_params - h)) / (2 * _STEP)
-            return value(log_params), grad
-
-        return objective
+        return numeric_objective(
+            lambda params: float(np.dot(w, _per_row_ll(params, x, t_x, big_t, pairs))), w
+        )
 
     def _starts(self, big_t: np.ndarray, w: np.ndarray) -> list[tuple[float, ...]]:
-        scale = float(np.average(big_t, weights=w)) or 1.0
+        scale = typical_age(big_t, w)
         return [(1.0, 1.0, 1.0, 1.0), (0.5, scale / 2, 0.5, scale / 2), (1.0, scale, 1.0, scale)]
 
     @staticmethod
