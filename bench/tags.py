@@ -192,7 +192,13 @@ def run_query(workdir: Path, as_of: datetime) -> dict[str, Any]:
         con = hub.warehouse.ibis()
         started = time.perf_counter()
         sql = ibis.to_sql(
-            queries.tag_values(con, as_of, TagSettings(), con.table("ref_city_tiers")),
+            queries.tag_values(
+                con,
+                as_of,
+                TagSettings(),
+                con.table("ref_city_tiers"),
+                timezone=hub.warehouse.timezone,
+            ),
             dialect="duckdb",
         )
         compile_s = time.perf_counter() - started
@@ -219,7 +225,14 @@ def run_reference(workdir: Path, as_of: datetime) -> dict[str, Any]:
     con = duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True)
     con.execute("SET TimeZone = 'UTC'")
     started = time.perf_counter()
-    con.execute(REFERENCE_SQL.replace("$t", literal(as_of)))
+    # ages are counted on the shop-local date of the as-of instant
+    from zoneinfo import ZoneInfo
+
+    from userops.config import Settings
+
+    local_day = as_of.astimezone(ZoneInfo(Settings(data_dir=workdir).timezone)).date()
+    sql = REFERENCE_SQL.replace("$d", f"DATE {literal(local_day.isoformat())}")
+    con.execute(sql.replace("$t", literal(as_of)))
     seconds = time.perf_counter() - started
     rows = con.execute("SELECT count(*) FROM ref_tags").fetchall()[0][0]
     stored_as_of = con.execute("SELECT DISTINCT as_of FROM customer_tag_values").fetchall()

@@ -143,12 +143,12 @@ SELECT l.customer_id, $t AS as_of, l.first_seen, l.last_active_at, l.lifecycle,
   CASE WHEN coalesce(kol.referrals, 0) >= 3 OR coalesce(kol.attributed, 0) >= 5 THEN 'kol'
        ELSE 'ordinary' END AS value,
   CASE WHEN p.birthday IS NULL THEN NULL
-       WHEN date_sub('year', p.birthday, $t::DATE) < 18 THEN '<18'
-       WHEN date_sub('year', p.birthday, $t::DATE) < 25 THEN '18-24'
-       WHEN date_sub('year', p.birthday, $t::DATE) < 30 THEN '25-29'
-       WHEN date_sub('year', p.birthday, $t::DATE) < 35 THEN '30-34'
-       WHEN date_sub('year', p.birthday, $t::DATE) < 40 THEN '35-39'
-       WHEN date_sub('year', p.birthday, $t::DATE) < 50 THEN '40-49' ELSE '50+' END AS age_band,
+       WHEN date_sub('year', p.birthday, $d) < 18 THEN '<18'
+       WHEN date_sub('year', p.birthday, $d) < 25 THEN '18-24'
+       WHEN date_sub('year', p.birthday, $d) < 30 THEN '25-29'
+       WHEN date_sub('year', p.birthday, $d) < 35 THEN '30-34'
+       WHEN date_sub('year', p.birthday, $d) < 40 THEN '35-39'
+       WHEN date_sub('year', p.birthday, $d) < 50 THEN '40-49' ELSE '50+' END AS age_band,
   p.gender, p.province, ct.tier AS city_tier, month(p.birthday) AS birthday_month, p.interests
 FROM lifecycle l JOIN people p USING (customer_id)
 LEFT JOIN rfm_tags t USING (customer_id) LEFT JOIN ord_people o USING (customer_id)

@@ -251,3 +251,21 @@ def test_refresh_of_an_empty_shop(tmp_path: Path) -> None:
         result = refresh(empty)
     assert result.customers == 0
     assert all(counts == {} for counts in result.counts.values())
+
+
+def test_ages_are_counted_on_the_shop_local_date(hub: Hub, tmp_path: Path) -> None:
+    # As of local midnight of 2024-07-01 in Asia/Shanghai (2024-06-30 16:00 UTC), a customer born
+    # on 1999-07-01 is 25 that day: the shop's calendar, not UTC's, decides the birthday.
+    assert hub.settings.timezone == "Asia/Shanghai"
+    text = "customer_id,signup_at,birthday\nb1,2024-01-01,1999-07-01\nb2,2024-01-01,1999-07-02\n"
+    summary = import_file(
+        engine=hub.engine,
+        warehouse=hub.warehouse,
+        rejects_dir=hub.settings.rejects_dir,
+        entity="customers",
+        path=write(tmp_path / "born.csv", text),
+    )
+    assert summary.rejected == 0
+    refresh(hub, date(2024, 7, 1))
+    assert tag(hub, "b1", "age_band") == ["25-29"]  # 25th birthday on the local as-of date
+    assert tag(hub, "b2", "age_band") == ["18-24"]  # turns 25 the day after

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import ibis
 import ibis.expr.types as ir
@@ -205,9 +206,15 @@ def value(con: ibis.BaseBackend, as_of: datetime, s: TagSettings) -> ir.Table:
 
 
 def tag_values(
-    con: ibis.BaseBackend, as_of: datetime, s: TagSettings, city_tiers: ir.Table
+    con: ibis.BaseBackend,
+    as_of: datetime,
+    s: TagSettings,
+    city_tiers: ir.Table,
+    *,
+    timezone: str,
 ) -> ir.Table:
-    """One row per customer seen before T with every computed tag and the numbers behind them."""
+    """One row per customer seen before T with every computed tag and the numbers behind them.
+    Ages are counted on the shop-local date of T (``timezone``), as a customer's birthday is."""
     life = lifecycle(con, as_of, s)
     scores = rfm(con, as_of, s)
     freq = order_frequency(con, as_of, s)
@@ -223,7 +230,7 @@ def tag_values(
     orders_in_window = ibis.coalesce(t.orders_in_window, 0)
     referrals = ibis.coalesce(t.referrals, 0)
     attributed = ibis.coalesce(t.attributed_orders, 0)
-    as_of_date = as_of.date()
+    as_of_date = as_of.astimezone(ZoneInfo(timezone)).date()
     age = (
         as_of_date.year
         - t.birthday.year()

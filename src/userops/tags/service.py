@@ -31,7 +31,9 @@ def refresh(warehouse: Warehouse, *, as_of: datetime, settings: TagSettings) -> 
     started = time.perf_counter()
     con = warehouse.ibis()
     try:
-        expr = queries.tag_values(con, as_of, settings, con.table("ref_city_tiers"))
+        expr = queries.tag_values(
+            con, as_of, settings, con.table("ref_city_tiers"), timezone=warehouse.timezone
+        )
         sql = ibis.to_sql(expr, dialect="duckdb")
     finally:
         con.disconnect()
