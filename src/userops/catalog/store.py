@@ -79,8 +79,7 @@ def load(cur: duckdb.DuckDBPyConnection, summary: ImportSummary) -> None:
         summary.updated = _one(cur, "SELECT count(*) FROM _changed")
         if summary.updated:
             cur.execute(
-                "DELETE FROM products t WHERE EXISTS (SELECT 1 FROM _changed g "
-                "WHERE g.sku = t.sku)"
+                "DELETE FROM products t WHERE EXISTS (SELECT 1 FROM _changed g WHERE g.sku = t.sku)"
             )
             cur.execute(f"INSERT INTO products ({cols}) SELECT {cols} FROM _changed")
         summary.imported = _one(

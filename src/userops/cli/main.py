@@ -65,7 +65,8 @@ ENTITY_NAMES = ("customers", "orders", "order-items", "events", "spend", "produc
 @app.command("import")
 def import_(
     entity: Annotated[
-        str, typer.Argument(help="customers | orders | order-items | events | spend | products | cdnow")
+        str,
+        typer.Argument(help="customers | orders | order-items | events | spend | products | cdnow"),
     ],
     file: Annotated[Path, typer.Argument(help="CSV, Parquet or JSONL file")],
     mapping: Annotated[

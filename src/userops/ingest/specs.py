@@ -10,7 +10,7 @@ from userops.customers.schemas import CONSENT_CHANNELS, CONTACT_KINDS
 @dataclass(frozen=True)
 class Column:
     name: str
-    kind: str  # text | int | posint | ts | date | list | json | enum | gender | tz | url | yuan | category
+    kind: str  # text int posint ts date list json enum gender tz url yuan category
     required: bool = False
     choices: tuple[str, ...] = ()
     max_length: int | None = None  # text, url: longer values are refused (characters)
@@ -165,14 +165,11 @@ _PRODUCTS = EntitySpec(
         Column("list_price", "yuan"),
         Column("image_url", "url", max_length=2048),
         Column("stock", "int"),
-        Column(
-            "status", "enum", choices=PRODUCT_STATUSES, aliases=_STATUS_ALIASES, max_length=20
-        ),
+        Column("status", "enum", choices=PRODUCT_STATUSES, aliases=_STATUS_ALIASES, max_length=20),
         Column("tags", "list"),
     ),
 )
 
 ENTITIES: dict[str, EntitySpec] = {
-    spec.name: spec
-    for spec in (_CUSTOMERS, _ORDERS, _ORDER_ITEMS, _EVENTS, _SPEND, _PRODUCTS)
+    spec.name: spec for spec in (_CUSTOMERS, _ORDERS, _ORDER_ITEMS, _EVENTS, _SPEND, _PRODUCTS)
 }

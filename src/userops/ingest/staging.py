@@ -283,7 +283,8 @@ def typed_expr(column: Column, stage_types: dict[str, str]) -> tuple[str, str | 
         return typed, reason
     if kind == "category":
         levels = paths.normalize_sql(raw)
-        typed = f"CASE WHEN {raw} IS NOT NULL THEN array_to_string({levels}, {literal(paths.SEPARATOR)}) END"
+        sep = literal(paths.SEPARATOR)
+        typed = f"CASE WHEN {raw} IS NOT NULL THEN array_to_string({levels}, {sep}) END"
         reason = f"CASE WHEN {raw} IS NOT NULL THEN {paths.reason_sql(levels, column.name)} END"
         return typed, reason
     if kind in {"int", "posint"}:
