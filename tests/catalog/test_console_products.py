@@ -64,7 +64,7 @@ def sql(client: TestClient, text: str, params: list[object] | None = None) -> li
 
 
 def test_guess_you_like_shows_names_and_prices(console: TestClient) -> None:
-    customer, = sql(
+    (customer,) = sql(
         console,
         "SELECT customer_id FROM recommendations WHERE source = 'model' ORDER BY customer_id "
         "LIMIT 1",
@@ -139,7 +139,7 @@ def test_images_are_lazy_and_sized_unknown_skus_fall_back_to_the_code(
     assert html.unescape(img.group(1)) == url
     assert 'loading="lazy"' in img.group(0)
     assert 'width="40"' in img.group(0) and 'height="40"' in img.group(0)
-    assert '<code>ZZ-UNKNOWN</code>' in page  # not in the catalogue: the code
+    assert "<code>ZZ-UNKNOWN</code>" in page  # not in the catalogue: the code
     assert "× 2 · ¥12,345.67" in page
 
 

@@ -98,8 +98,7 @@ def test_good_rows_are_stored_in_fen_with_normalised_paths(hub: Hub, tmp_path: P
     ]
     tree = stored(
         hub,
-        "SELECT path, parent, name, name_en, depth, products FROM product_categories "
-        "ORDER BY path",
+        "SELECT path, parent, name, name_en, depth, products FROM product_categories ORDER BY path",
     )
     assert tree == [
         ("数码", None, "数码", "Electronics", 1, 1),
