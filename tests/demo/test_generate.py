@@ -100,6 +100,21 @@ EXPECTED_SCHEMAS = {
             ("clicks", pa.int64()),
         ]
     ),
+    "products": pa.schema(  # the products import format (docs/import-formats.md)
+        [
+            ("sku", pa.string()),
+            ("name", pa.string()),
+            ("category", pa.string()),
+            ("category_en", pa.string()),
+            ("brand", pa.string()),
+            ("price_fen", pa.int64()),
+            ("list_price_fen", pa.int64()),
+            ("image_url", pa.string()),
+            ("stock", pa.int64()),
+            ("status", pa.string()),
+            ("tags", pa.list_(pa.string())),
+        ]
+    ),
 }
 TABLES = tuple(EXPECTED_SCHEMAS)
 CHANNELS = {
@@ -186,7 +201,7 @@ def test_default_end_is_today_and_nothing_is_in_the_future() -> None:
 
 def test_write_shop_round_trips(shop: DemoShop, tmp_path: Path) -> None:
     paths = write_shop(shop, tmp_path / "out")
-    assert set(paths) == {"customers", "orders", "order-items", "events", "spend"}
+    assert set(paths) == {"customers", "orders", "order-items", "events", "spend", "products"}
     assert paths["order-items"].name == "order_items.parquet"
     for entity, attr in [
         ("customers", "customers"),
@@ -194,6 +209,7 @@ def test_write_shop_round_trips(shop: DemoShop, tmp_path: Path) -> None:
         ("order-items", "order_items"),
         ("events", "events"),
         ("spend", "spend"),
+        ("products", "products"),
     ]:
         assert paths[entity].exists()
         assert pq.read_table(paths[entity]).equals(getattr(shop, attr)), entity
@@ -475,6 +491,42 @@ def test_orders_are_preceded_by_views_and_carts_the_same_day(
     )
     assert n > 1000
     assert bad == 0
+
+
+def test_the_catalogue_holds_every_sku_sold_or_seen_at_its_price(
+    db: duckdb.DuckDBPyConnection, shop: DemoShop
+) -> None:
+    assert one(db, "SELECT count(*), count(DISTINCT sku) FROM products") == (300, 300)
+    # every SKU sold is in the catalogue, at the price the order items carry, with its name
+    assert one(
+        db,
+        "SELECT count(*) FROM order_items i LEFT JOIN products p USING (sku) WHERE p.sku IS NULL "
+        "OR p.price_fen <> i.price_fen OR p.name <> i.product_name",
+    ) == (0,)
+    # ... and every SKU of a product event
+    assert one(
+        db,
+        "SELECT count(*) FROM events e LEFT JOIN products p ON p.sku = "
+        "json_extract_string(e.properties, '$.sku') WHERE json_extract_string(e.properties, "
+        "'$.sku') IS NOT NULL AND (p.sku IS NULL OR p.price_fen <> CAST(json_extract("
+        "e.properties, '$.price_fen') AS BIGINT))",
+    ) == (0,)
+    # the first level of a product's path is the order item's category; English per level
+    assert one(
+        db,
+        "SELECT count(*) FROM order_items i JOIN products p USING (sku) "
+        "WHERE split_part(p.category, ' › ', 1) <> i.category",
+    ) == (0,)
+    assert one(
+        db,
+        "SELECT count(*) FROM products WHERE len(string_split(category, ' › ')) <> 2 OR "
+        "len(string_split(category_en, ' › ')) <> 2 OR NOT regexp_full_match(category_en, "
+        "'[A-Za-z&'' ›]+')",
+    ) == (0,)
+    assert one(db, "SELECT count(*) FROM products WHERE category = '美妆 › 面膜'")[0] > 0
+    assert one(
+        db, "SELECT count(*) FROM products WHERE list_price_fen < price_fen OR stock < 0"
+    ) == (0,)
 
 
 def test_product_properties_match_the_catalogue(db: duckdb.DuckDBPyConnection) -> None:

@@ -18,7 +18,7 @@ from userops.warehouse import owner
 if TYPE_CHECKING:
     from userops.config import Settings
 
-ORDER = ("customers", "orders", "order-items", "events", "spend")
+ORDER = ("products", "customers", "orders", "order-items", "events", "spend")
 
 EXAMPLE_SEGMENTS = (
     ("vip", {"tag": "rfm_cn", "value": "important_value"}, "重要价值客户 / important value"),

@@ -59,13 +59,14 @@ app = typer.Typer(
 keys_app = typer.Typer(help="API keys (stored hashed; a key is shown once).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
-ENTITY_NAMES = ("customers", "orders", "order-items", "events", "spend", "cdnow")
+ENTITY_NAMES = ("customers", "orders", "order-items", "events", "spend", "products", "cdnow")
 
 
 @app.command("import")
 def import_(
     entity: Annotated[
-        str, typer.Argument(help="customers | orders | order-items | events | spend | cdnow")
+        str,
+        typer.Argument(help="customers | orders | order-items | events | spend | products | cdnow"),
     ],
     file: Annotated[Path, typer.Argument(help="CSV, Parquet or JSONL file")],
     mapping: Annotated[

@@ -18,12 +18,13 @@ from userops.console import formatting, i18n, security
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 # Everything a page loads comes from this server (vendored assets; no CDN). ECharts and htmx
-# set inline styles from script, hence 'unsafe-inline' for styles only.
+# set inline styles from script, hence 'unsafe-inline' for styles only. Images may also come
+# from the shop's own image hosts (product image URLs of the catalogue, docs/decisions/0017).
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
-        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+        "img-src 'self' data: https: http:; font-src 'self'; connect-src 'self'; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",

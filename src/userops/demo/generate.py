@@ -169,6 +169,23 @@ SPEND_SCHEMA = pa.schema(
 )
 
 
+PRODUCTS_SCHEMA = pa.schema(
+    [
+        ("sku", pa.string()),
+        ("name", pa.string()),
+        ("category", pa.string()),
+        ("category_en", pa.string()),
+        ("brand", pa.string()),
+        ("price_fen", pa.int64()),
+        ("list_price_fen", pa.int64()),
+        ("image_url", pa.string()),
+        ("stock", pa.int64()),
+        ("status", pa.string()),
+        ("tags", pa.list_(pa.string())),
+    ]
+)
+
+
 @dataclass(frozen=True)
 class DemoShop:
     customers: pa.Table
@@ -176,6 +193,7 @@ class DemoShop:
     order_items: pa.Table
     events: pa.Table
     spend: pa.Table
+    products: pa.Table
 
 
 # --------------------------------------------------------------------------------------
@@ -545,6 +563,94 @@ _CATEGORIES: tuple[_Category, ...] = (
     ),
 )
 CATEGORIES: tuple[str, ...] = tuple(c.name for c in _CATEGORIES)
+CATEGORY_EN = {
+    "美妆": "Beauty",
+    "数码": "Electronics",
+    "母婴": "Mother & baby",
+    "运动": "Sports",
+    "家居": "Home",
+    "食品": "Food",
+    "服饰": "Apparel",
+    "图书": "Books",
+}
+"""English display names of the top-level categories (the catalogue's ``category_en``)."""
+SUBCATEGORIES: dict[str, tuple[str, str]] = {
+    # noun of a product name → (second level, its English name); the catalogue's paths are
+    # "<category> › <second level>" ("美妆 › 面膜").
+    "化妆棉": ("美妆工具", "Beauty tools"),
+    "卸妆湿巾": ("卸妆", "Makeup removers"),
+    "润唇膏": ("唇部护理", "Lip care"),
+    "氨基酸洗面奶": ("洁面", "Cleansers"),
+    "补水面膜": ("面膜", "Face masks"),
+    "丝绒口红": ("彩妆", "Makeup"),
+    "防晒霜": ("防晒", "Sun care"),
+    "粉底液": ("彩妆", "Makeup"),
+    "修护精华液": ("精华", "Serums"),
+    "护肤礼盒": ("礼盒", "Gift sets"),
+    "数据线": ("手机配件", "Phone accessories"),
+    "手机壳": ("手机配件", "Phone accessories"),
+    "快充充电器": ("手机配件", "Phone accessories"),
+    "蓝牙耳机": ("耳机", "Headphones"),
+    "移动电源": ("手机配件", "Phone accessories"),
+    "智能手环": ("智能穿戴", "Wearables"),
+    "机械键盘": ("电脑外设", "Computer peripherals"),
+    "降噪耳机": ("耳机", "Headphones"),
+    "平板电脑": ("电脑", "Computers"),
+    "轻薄笔记本电脑": ("电脑", "Computers"),
+    "婴儿湿巾": ("洗护", "Baby care"),
+    "口水巾": ("服饰", "Baby clothing"),
+    "宝宝奶瓶": ("喂养", "Feeding"),
+    "纸尿裤": ("纸尿裤", "Diapers"),
+    "婴儿洗护套装": ("洗护", "Baby care"),
+    "学步鞋": ("服饰", "Baby clothing"),
+    "婴儿配方奶粉": ("奶粉", "Formula"),
+    "儿童安全座椅": ("出行", "Travel gear"),
+    "婴儿推车": ("出行", "Travel gear"),
+    "运动袜": ("运动服饰", "Sportswear"),
+    "跳绳": ("健身器材", "Fitness equipment"),
+    "瑜伽垫": ("健身器材", "Fitness equipment"),
+    "运动水壶": ("户外", "Outdoor"),
+    "速干T恤": ("运动服饰", "Sportswear"),
+    "运动短裤": ("运动服饰", "Sportswear"),
+    "跑步鞋": ("运动鞋", "Sports shoes"),
+    "羽毛球拍": ("球类", "Ball sports"),
+    "登山包": ("户外", "Outdoor"),
+    "抽纸": ("日用", "Household"),
+    "收纳盒": ("收纳", "Storage"),
+    "纯棉毛巾": ("家纺", "Home textiles"),
+    "香薰蜡烛": ("家饰", "Home decor"),
+    "保温杯": ("厨具", "Kitchen"),
+    "床上四件套": ("家纺", "Home textiles"),
+    "乳胶枕": ("家纺", "Home textiles"),
+    "空气炸锅": ("厨房电器", "Kitchen appliances"),
+    "懒人沙发": ("家具", "Furniture"),
+    "辣条": ("零食", "Snacks"),
+    "牛肉干": ("零食", "Snacks"),
+    "螺蛳粉": ("速食", "Instant food"),
+    "挂耳咖啡": ("咖啡茶饮", "Coffee & tea"),
+    "坚果礼包": ("零食", "Snacks"),
+    "自热火锅": ("速食", "Instant food"),
+    "红茶礼盒": ("咖啡茶饮", "Coffee & tea"),
+    "车厘子": ("生鲜水果", "Fresh fruit"),
+    "月饼礼盒": ("礼盒", "Gift boxes"),
+    "棉袜": ("内衣袜子", "Underwear & socks"),
+    "纯棉T恤": ("上衣", "Tops"),
+    "连帽卫衣": ("上衣", "Tops"),
+    "直筒牛仔裤": ("裤装", "Trousers"),
+    "碎花连衣裙": ("裙装", "Dresses"),
+    "针织开衫": ("上衣", "Tops"),
+    "休闲鞋": ("鞋靴", "Shoes"),
+    "轻薄羽绒服": ("外套", "Outerwear"),
+    "羊绒大衣": ("外套", "Outerwear"),
+    "儿童绘本": ("童书", "Children's books"),
+    "漫画": ("动漫", "Comics"),
+    "长篇小说": ("文学", "Literature"),
+    "散文集": ("文学", "Literature"),
+    "考研真题": ("教辅", "Study guides"),
+    "编程入门": ("科技", "Technology"),
+    "中国通史": ("历史", "History"),
+    "精装典藏套装": ("套装", "Box sets"),
+}
 _VARIANTS = ("", "", "经典款", "升级版", "套装", "限定款", "Pro")
 _GENERIC_QUERIES = ("优惠券", "新品", "爆款", "包邮", "礼物")
 
@@ -909,6 +1015,8 @@ def _list_array(offsets: np.ndarray, values: pa.Array) -> pa.Array:
 class _Catalogue:
     sku: list[str]
     name: list[str]
+    brand: list[str]
+    noun: list[str]
     category: np.ndarray  # category index per sku
     price_fen: np.ndarray
     log_price_key: np.ndarray  # category * 100 + log(price); sorted (skus are ordered so)
@@ -923,6 +1031,8 @@ def _catalogue(rng: np.random.Generator, n_skus: int = 300) -> _Catalogue:
     counts[: n_skus % n_cat] += 1
     skus: list[str] = []
     names: list[str] = []
+    brands: list[str] = []
+    nouns: list[str] = []
     cats: list[np.ndarray] = []
     prices: list[np.ndarray] = []
     pops: list[np.ndarray] = []
@@ -946,6 +1056,8 @@ def _catalogue(rng: np.random.Generator, n_skus: int = 300) -> _Catalogue:
                 + (f" {variant}" if variant else "")
             )
             skus.append(f"{cat.code}-{j + 1:04d}")
+            brands.append(cat.brands[brand_idx[j]])
+            nouns.append(cat.nouns[noun_idx[j]])
         cats.append(np.full(n, ci))
         prices.append(fen)
         pop = rng.permutation(1.0 / np.arange(1, n + 1) ** 0.9)  # Zipf-like popularity
@@ -956,12 +1068,54 @@ def _catalogue(rng: np.random.Generator, n_skus: int = 300) -> _Catalogue:
     return _Catalogue(
         sku=skus,
         name=names,
+        brand=brands,
+        noun=nouns,
         category=category,
         price_fen=price,
         log_price_key=category * 100.0 + np.log(price),
         popularity_cum=np.concatenate(pops),
         cat_start=cat_start,
         cat_end=cat_start + counts,
+    )
+
+
+def _products(cat: _Catalogue) -> pa.Table:
+    """The catalogue as the products import reads it: every SKU of the orders and events, at
+    the price its order items carry; "<category> › <second level>" paths with English names.
+    No image URLs (the demo has no image host; the console shows a placeholder). Stock, list
+    prices, statuses and tags follow the SKU's number, so no random draw is spent here."""
+    top = [CATEGORIES[c] for c in cat.category]
+    sub = [SUBCATEGORIES[n] for n in cat.noun]
+    number = [int(s.rsplit("-", 1)[1]) for s in cat.sku]
+    price = cat.price_fen.astype(np.int64)
+    # every third product "on sale": its list price about 25% higher, ending in 9 yuan
+    higher = ((np.ceil(price * 1.25 / 1000) * 10 - 1) * 100).astype(np.int64)
+    list_price = np.where(np.array(number) % 3 == 0, np.maximum(higher, price), price)
+    status = [
+        "off_shelf" if n % 37 == 0 else "sold_out" if n % 23 == 0 else "on_sale" for n in number
+    ]
+    tags = [["新品"] if n % 10 == 1 else ["热卖"] if n % 7 == 0 else [] for n in number]
+    return pa.Table.from_arrays(
+        [
+            pa.array(cat.sku, type=pa.string()),
+            pa.array(cat.name, type=pa.string()),
+            pa.array([f"{t} › {z}" for t, (z, _) in zip(top, sub, strict=True)]),
+            pa.array([f"{CATEGORY_EN[t]} › {e}" for t, (_, e) in zip(top, sub, strict=True)]),
+            pa.array(cat.brand, type=pa.string()),
+            pa.array(price, type=pa.int64()),
+            pa.array(list_price, type=pa.int64()),
+            pa.nulls(len(cat.sku), type=pa.string()),
+            pa.array(
+                [
+                    0 if st == "sold_out" else (n * 37) % 500 + 20
+                    for n, st in zip(number, status, strict=True)
+                ],
+                type=pa.int64(),
+            ),
+            pa.array(status, type=pa.string()),
+            pa.array(tags, type=pa.list_(pa.string())),
+        ],
+        schema=PRODUCTS_SCHEMA,
     )
 
 
@@ -1950,6 +2104,7 @@ def generate_shop(
         order_items=orders.items,
         events=events,
         spend=spend,
+        products=_products(cat),
     )
 
 
@@ -1959,6 +2114,7 @@ _FILES = {
     "order-items": "order_items.parquet",
     "events": "events.parquet",
     "spend": "spend.parquet",
+    "products": "products.parquet",
 }
 
 
@@ -1972,6 +2128,7 @@ def write_shop(shop: DemoShop, directory: Path) -> dict[str, Path]:
         "order-items": shop.order_items,
         "events": shop.events,
         "spend": shop.spend,
+        "products": shop.products,
     }
     paths: dict[str, Path] = {}
     for entity, table in tables.items():

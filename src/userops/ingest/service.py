@@ -17,6 +17,7 @@ import duckdb
 from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 
+from userops.catalog import store as catalog
 from userops.core.errors import InvalidInput
 from userops.core.sql import ident, literal
 from userops.customers import consent, suppression
@@ -78,6 +79,8 @@ def import_file(
             progress("read", staged.rows, staged.rows)
             progress("check", 0, staged.rows)
             _check(cur, spec, staged, fmt)
+            if spec.table == "products":
+                catalog.check(cur)
             rejects_file = _write_rejects(cur, staged, rejects_dir, spec, now)
             summary = ImportSummary(
                 rejected=_one(cur, "SELECT count(*) FROM _typed WHERE _reason IS NOT NULL")
@@ -92,6 +95,8 @@ def import_file(
             progress("write", 0, None)
             if spec.table == "customers":
                 _load_customers(cur, engine, warehouse, staged, summary, path, now, progress)
+            elif spec.table == "products":
+                catalog.load(cur, summary)
             else:
                 _upsert_warehouse(cur, spec, summary)
                 if spec.table == "orders":
@@ -345,6 +350,9 @@ _SQL_TYPES = {
     "enum": "VARCHAR",
     "gender": "VARCHAR",
     "tz": "VARCHAR",
+    "url": "VARCHAR",
+    "yuan": "BIGINT",
+    "category": "VARCHAR",
 }
 
 

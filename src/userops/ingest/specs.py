@@ -10,9 +10,11 @@ from userops.customers.schemas import CONSENT_CHANNELS, CONTACT_KINDS
 @dataclass(frozen=True)
 class Column:
     name: str
-    kind: str  # text | int | posint | ts | date | list | json | enum | gender | tz
+    kind: str  # text int posint ts date list json enum gender tz url yuan category
     required: bool = False
     choices: tuple[str, ...] = ()
+    max_length: int | None = None  # text, url: longer values are refused (characters)
+    aliases: tuple[tuple[str, str], ...] = ()  # enum: other spellings → a choice
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,41 @@ _SPEND = EntitySpec(
     ),
 )
 
+PRODUCT_STATUSES = ("on_sale", "off_shelf", "sold_out", "presale")
+_STATUS_ALIASES = (
+    ("在售", "on_sale"),
+    ("上架", "on_sale"),
+    ("出售中", "on_sale"),
+    ("下架", "off_shelf"),
+    ("已下架", "off_shelf"),
+    ("仓库中", "off_shelf"),
+    ("售罄", "sold_out"),
+    ("缺货", "sold_out"),
+    ("预售", "presale"),
+)
+
+_PRODUCTS = EntitySpec(
+    # Stored by userops.catalog (it owns the table): see catalog.store.load.
+    name="products",
+    table="products",
+    key=("sku",),
+    columns=(
+        Column("sku", "text", required=True, max_length=64),
+        Column("name", "text", required=True, max_length=200),
+        Column("category", "category"),
+        Column("category_en", "category"),
+        Column("brand", "text", max_length=100),
+        Column("price_fen", "int"),
+        Column("price", "yuan"),
+        Column("list_price_fen", "int"),
+        Column("list_price", "yuan"),
+        Column("image_url", "url", max_length=2048),
+        Column("stock", "int"),
+        Column("status", "enum", choices=PRODUCT_STATUSES, aliases=_STATUS_ALIASES, max_length=20),
+        Column("tags", "list"),
+    ),
+)
+
 ENTITIES: dict[str, EntitySpec] = {
-    spec.name: spec for spec in (_CUSTOMERS, _ORDERS, _ORDER_ITEMS, _EVENTS, _SPEND)
+    spec.name: spec for spec in (_CUSTOMERS, _ORDERS, _ORDER_ITEMS, _EVENTS, _SPEND, _PRODUCTS)
 }

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+from userops.catalog import paths
 from userops.core.errors import InvalidInput
 from userops.core.names import ATTRIBUTE_RULE, is_attribute_name
 from userops.core.sql import ident, json_pointer, literal
@@ -239,6 +240,20 @@ def _is_text(stage_types: dict[str, str], name: str) -> bool:
     return stage_types.get(name, "VARCHAR") == "VARCHAR"
 
 
+URL_PATTERN = r"https?://[A-Za-z0-9.\-\[\]:]+(?:[/?#][^\s\x00-\x1f\x7f]*)?"
+"""What an image URL may be: http or https, a host (name, IPv4, [IPv6], port), then a path
+without spaces or control characters. ``user:password@`` is refused (no ``@`` in the host)."""
+
+
+def _too_long(column: Column, raw: str) -> str | None:
+    if column.max_length is None:
+        return None
+    return (
+        f"CASE WHEN length({raw}) > {column.max_length} THEN "
+        f"{literal(f'{column.name}: longer than {column.max_length} characters')} END"
+    )
+
+
 def typed_expr(column: Column, stage_types: dict[str, str]) -> tuple[str, str | None]:
     """(typed expression, reason expression or None) for one present column."""
     c = ident(column.name)
@@ -246,7 +261,32 @@ def typed_expr(column: Column, stage_types: dict[str, str]) -> tuple[str, str | 
     bad = literal(f"{column.name}: ")
     kind = column.kind
     if kind == "text":
-        return raw, None
+        return raw, _too_long(column, raw)
+    if kind == "url":
+        # An absolute http(s) URL: a host, no credentials, no spaces or control characters.
+        ok = f"regexp_full_match({raw}, {literal(URL_PATTERN)})"
+        reason = (
+            f"CASE WHEN {raw} IS NOT NULL AND NOT {ok} THEN {bad} || 'not an http(s) URL "
+            f"with a host (no spaces, no user:password@)' END"
+        )
+        too_long = _too_long(column, raw)
+        return raw, f"coalesce({too_long}, {reason})" if too_long else reason
+    if kind == "yuan":
+        # Yuan with at most two decimals, converted exactly (DECIMAL, never float) to fen.
+        text = f"replace(replace(trim({raw}::VARCHAR), ',', ''), '¥', '')"
+        ok = f"regexp_full_match({text}, '[+]?[0-9]{{1,13}}(\\.[0-9]{{1,2}})?')"
+        typed = f"CASE WHEN {ok} THEN CAST(CAST({text} AS DECIMAL(18, 2)) * 100 AS BIGINT) END"
+        reason = (
+            f"CASE WHEN {raw} IS NOT NULL AND {typed} IS NULL THEN {bad} || 'not an amount in "
+            f"yuan ≥ 0 with at most 2 decimals: ' || {raw}::VARCHAR END"
+        )
+        return typed, reason
+    if kind == "category":
+        levels = paths.normalize_sql(raw)
+        sep = literal(paths.SEPARATOR)
+        typed = f"CASE WHEN {raw} IS NOT NULL THEN array_to_string({levels}, {sep}) END"
+        reason = f"CASE WHEN {raw} IS NOT NULL THEN {paths.reason_sql(levels, column.name)} END"
+        return typed, reason
     if kind in {"int", "posint"}:
         # Whole numbers only: DuckDB would round '9.9' to 10, and money must not be guessed.
         whole = f"regexp_full_match(trim({raw}::VARCHAR), '[+-]?[0-9]+')"
@@ -294,6 +334,10 @@ def typed_expr(column: Column, stage_types: dict[str, str]) -> tuple[str, str | 
     if kind == "enum":
         choices = ", ".join(literal(v) for v in column.choices)
         typed = f"lower({raw})"
+        if column.aliases:
+            whens = " ".join(f"WHEN {literal(a)} THEN {literal(t)}" for a, t in column.aliases)
+            typed = f"CASE lower({raw}) {whens} ELSE lower({raw}) END"
+            choices += ", " + ", ".join(literal(a) for a, _ in column.aliases)
         reason = (
             f"CASE WHEN {raw} IS NOT NULL AND lower({raw}) NOT IN ({choices}) THEN {bad} || "
             f"'must be one of {'/'.join(column.choices)}, got ' || {raw} END"

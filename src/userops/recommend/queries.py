@@ -8,6 +8,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis import _
 
+from userops.catalog import queries as catalog
 from userops.customers import queries as customers
 from userops.ingest import queries as facts
 
@@ -33,7 +34,9 @@ def interactions(
     ``reference``; events and orders count for the person they belong to after identity links
     and merges (``customers.queries``)."""
     ev = customers.person_of_event(con, _behaviour(con))
-    ev = ev.select(customer=ev.person, sku=ev.properties["sku"].str, kind=ev.event, ts=ev.timestamp)
+    ev = ev.select(
+        customer=ev.person, sku=catalog.event_sku(ev.properties), kind=ev.event, ts=ev.timestamp
+    )
     orders = customers.owned(con, facts.paid_orders(con))
     items = facts.order_items(con)
     bought = items.join(orders, items.order_id == orders.order_id).select(
@@ -81,8 +84,9 @@ def catalogue(con: ibis.BaseBackend) -> ir.Table:
     items = facts.order_items(con).select(
         sku=_.sku.cast("string"), category=_.category.cast("string")
     )
-    seen = _behaviour(con).select(
-        sku=_.properties["sku"].str, category=_.properties["category"].str
+    behaviour = _behaviour(con)
+    seen = behaviour.select(
+        sku=catalog.event_sku(behaviour.properties), category=behaviour.properties["category"].str
     )
     both = items.union(seen).filter(_.sku.notnull())
     return both.group_by("sku").aggregate(category=_.category.max())

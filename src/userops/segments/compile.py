@@ -15,15 +15,18 @@ from zoneinfo import ZoneInfo
 import ibis
 import ibis.expr.types as ir
 
+from userops.catalog import queries as catalog
 from userops.core.clock import as_utc, local_midnight_utc
 from userops.core.errors import InvalidInput
 from userops.core.names import json_path
 from userops.customers import queries as customers
+from userops.ingest import queries as facts
 from userops.predict import queries as predictions
 from userops.recommend import queries as recommended
 from userops.segments import fields as F
 from userops.segments.tree import (
     CUSTOM_PREFIX,
+    Bought,
     Compare,
     Events,
     Field,
@@ -83,6 +86,8 @@ def compile_rule(node: Node, ctx: Context) -> ir.BooleanValue:
             return _reachable(node, ctx, ids)
         case InSegment():
             return _segment(node, ctx)
+        case Bought():
+            return _bought(node, ctx, ids)
     raise InvalidInput(f"cannot compile {type(node).__name__}", field="rule")
 
 
@@ -371,3 +376,18 @@ def _segment(node: InSegment, ctx: Context) -> ir.BooleanValue:
         return compile_rule(ctx.lookup(node.name), ctx)
     finally:
         ctx._visiting.discard(node.name)
+
+
+def _bought(node: Bought, ctx: Context, ids: ir.Column) -> ir.BooleanValue:
+    """Paid orders (in the window) with at least one item whose product is in the category
+    node or below it (``catalog.in_category``), counted per customer and tested."""
+    paid = _window(customers.paid_orders(ctx.con, ctx.now), "paid_at", ctx, node.within_days)
+    items = facts.order_items(ctx.con)
+    in_node = catalog.in_category(ctx.con, node.category).select("sku")
+    hit = items.filter(items.sku.isin(in_node.sku)).select("order_id").distinct()
+    orders = paid.filter(paid.order_id.isin(hit.order_id))
+    per = orders.group_by("customer_id").aggregate(n=orders.order_id.nunique())
+    if _holds_for_zero(node.test):
+        failed = per.filter(~_apply(per.n, node.test, "number", node.path))
+        return ~ids.isin(failed.customer_id)
+    return ids.isin(per.filter(_apply(per.n, node.test, "number", node.path)).customer_id)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from userops.catalog import paths
 from userops.core import names
 from userops.core.errors import InvalidInput
 
@@ -38,6 +39,7 @@ CONDITION_KEYS = (
     "inactive",
     "reachable",
     "segment",
+    "bought",
 )
 ORDER_METRICS = ("count", "sum_fen", "aov_fen", "days_since_last")
 CUSTOM_PREFIX = "attributes."
@@ -113,7 +115,17 @@ class InSegment:
     path: str
 
 
-Node = Group | Not | Field | Orders | Events | Inactive | Reachable | InSegment
+@dataclass(frozen=True)
+class Bought:
+    """Paid orders holding an item of a category (its node or below), counted per customer."""
+
+    category: str  # normalised path (catalog.paths)
+    test: Compare
+    within_days: int | None
+    path: str
+
+
+Node = Group | Not | Field | Orders | Events | Inactive | Reachable | InSegment | Bought
 
 
 def _fail(path: str, message: str, field_name: str = "rule") -> InvalidInput:
@@ -213,6 +225,13 @@ def parse(raw: Any, path: str = "") -> Node:
         return Events(
             name, test, _days(raw, "within_days", path, required=False), tuple(filters), path
         )
+    if key == "bought":
+        try:
+            category = paths.normalize(name)
+        except paths.BadPath as exc:
+            raise _fail(path, str(exc)) from exc
+        test = _compare({"op": raw.get("op", "gte"), "value": raw.get("value", 1)}, path)
+        return Bought(category, test, _days(raw, "within_days", path, required=False), path)
     if key == "inactive":
         return Inactive(name, _days(raw, "days", path, required=True) or 0, path)
     if key == "reachable":

@@ -63,6 +63,31 @@ TABLES: dict[str, dict[str, str]] = {
         "quantity": "BIGINT NOT NULL",
         "price_fen": "BIGINT NOT NULL",
     },
+    "products": {
+        # The product catalogue (userops.catalog), from `userops import products`; one row per
+        # SKU. category/category_en are paths "美妆 › 面膜" (catalog.paths).
+        "sku": "VARCHAR NOT NULL",
+        "name": "VARCHAR NOT NULL",
+        "category": "VARCHAR",
+        "category_en": "VARCHAR",
+        "brand": "VARCHAR",
+        "price_fen": "BIGINT NOT NULL",
+        "list_price_fen": "BIGINT",
+        "image_url": "VARCHAR",
+        "stock": "BIGINT",
+        "status": "VARCHAR",
+        "tags": "VARCHAR[]",
+    },
+    "product_categories": {
+        # The category tree derived from products (rebuilt by every products import): one row
+        # per node, with its English display name when the file gave one.
+        "path": "VARCHAR NOT NULL",
+        "parent": "VARCHAR",
+        "name": "VARCHAR NOT NULL",
+        "name_en": "VARCHAR",
+        "depth": "INTEGER NOT NULL",
+        "products": "BIGINT NOT NULL",
+    },
     "channel_spend": {
         "date": "DATE NOT NULL",
         "channel": "VARCHAR NOT NULL",
@@ -195,6 +220,8 @@ OWNERS: dict[str, str] = {
     "orders": "userops.ingest",
     "order_items": "userops.ingest",
     "channel_spend": "userops.ingest",
+    "products": "userops.catalog",
+    "product_categories": "userops.catalog",
     "customer_scores": "userops.predict",
     "recommendations": "userops.recommend",
     "customer_recommended_category": "userops.recommend",
@@ -216,6 +243,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "orders": ("order_id",),
     "order_items": ("order_id", "sku"),
     "channel_spend": ("date", "channel"),
+    "products": ("sku",),
+    "product_categories": ("path",),
     "customer_scores": ("customer_id",),
     "recommendations": ("customer_id", "rank"),
     "customer_recommended_category": ("customer_id",),

@@ -96,7 +96,7 @@
     if (cond.type === "tag") {
       return "tag";
     }
-    if (cond.type === "orders" || cond.type === "events") {
+    if (cond.type === "orders" || cond.type === "events" || cond.type === "bought") {
       return "count";
     }
     if (cond.type === "attr" && cond.field === CUSTOM) {
@@ -123,7 +123,7 @@
         return { g: g, not: negate, children: raw[g].map(function (c) { return fromRule(c); }) };
       }
       var types = ["tag", "attr", "rfm", "score", "orders", "events", "inactive", "reachable",
-        "segment"];
+        "segment", "bought"];
       for (var i = 0; i < types.length; i += 1) {
         var type = types[i];
         if (type in raw) {
@@ -135,7 +135,7 @@
             cond.custom = String(cond.field).slice("attributes.".length);
             cond.field = CUSTOM;
           }
-          if (type === "events") {
+          if (type === "events" || type === "bought") {
             cond.op = cond.op || "gte";
             cond.value = cond.value === undefined ? 1 : cond.value;
           }
@@ -211,7 +211,8 @@
         if (NO_VALUE.indexOf(node.op) < 0) {
           out.value = valueOf(node);
         }
-        if ((node.type === "orders" || node.type === "events") && node.within_days !== undefined
+        if ((node.type === "orders" || node.type === "events" || node.type === "bought")
+            && node.within_days !== undefined
             && node.within_days !== null && String(node.within_days).trim() !== "") {
           out.within_days = number(node.within_days);
         }
@@ -411,8 +412,11 @@
       if (cond.type === "attr") {
         fields.push({ value: CUSTOM, label: L.custom_attribute });
       }
-      if (cond.type === "segment" && !fields.length) {
+      if ((cond.type === "segment" || cond.type === "bought") && !fields.length) {
         fields.push({ value: "", label: "—" });
+      }
+      if (cond.type === "bought" && cond.field && !fieldSpec(cond)) {
+        fields.push({ value: cond.field, label: cond.field }); // a node no longer in the tree
       }
       row.appendChild(select("c-field", fields, cond.field, function (e) {
         cond.field = e.target.value;
@@ -444,7 +448,7 @@
         row.appendChild(valueInput(cond));
       }
     }
-    if (cond.type === "orders" || cond.type === "events") {
+    if (cond.type === "orders" || cond.type === "events" || cond.type === "bought") {
       row.appendChild(el("label", { class: "c-within" }, [
         L.within_days + " ",
         el("input", {

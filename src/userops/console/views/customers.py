@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from userops.catalog import service as catalog
+from userops.console import i18n
 from userops.console.security import CurrentUser, csrf_ok, current_user
 from userops.console.templating import Renderer, renderer
 from userops.core.errors import NotFound
@@ -90,4 +93,40 @@ def customer_page(request: Request, customer_id: str, console: RendererDep) -> R
     context["erase_error"] = request.query_params.get("erase_error")
     context["scores"] = predict.customer_score(hub.warehouse, customer_id)
     context["recs"] = recommend.peek(hub.warehouse, customer_id, k=10)
+    context.update(_products(request, view, context["recs"]))
     return console.page(request, "customers/detail.html", context, active="customers")
+
+
+def _event_sku(properties: str | None) -> str | None:
+    """The SKU an event is about (``sku``, else ``product_id``; see catalog.queries.event_sku)."""
+    if not properties:
+        return None
+    try:
+        props = json.loads(properties)
+    except ValueError:
+        return None
+    if not isinstance(props, dict):
+        return None
+    sku = props.get("sku") or props.get("product_id")
+    return str(sku) if isinstance(sku, str | int) and not isinstance(sku, bool) else None
+
+
+def _products(request: Request, view: Any, recs: Any) -> dict[str, Any]:
+    """What the 360 page shows instead of SKU codes: the catalogue's products for the order
+    lines, the events and the recommendations on it, and the category names in the page's
+    language."""
+    hub = request.app.state.hub
+    lines = catalog.order_lines(hub.warehouse, [o.order_id for o in view.recent_orders])
+    event_skus = {
+        i: sku for i, e in enumerate(view.recent_events) if (sku := _event_sku(e.properties))
+    }
+    skus = {line.sku for group in lines.values() for line in group} | set(event_skus.values())
+    if recs is not None:
+        skus |= {item.sku for item in recs.items}
+    lang = i18n.choose(request.session.get("lang"), request.headers.get("accept-language"))
+    return {
+        "order_lines": lines,
+        "event_skus": event_skus,
+        "products": catalog.cards(hub.warehouse, skus),
+        "category_names": catalog.display_names(catalog.tree(hub.warehouse), lang),
+    }

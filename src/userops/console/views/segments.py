@@ -16,6 +16,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from userops.catalog import service as catalog
 from userops.console import i18n
 from userops.console.security import csrf_ok, current_user
 from userops.console.templating import Renderer, renderer
@@ -44,6 +45,26 @@ def error_path(message: str) -> str:
     """The rule node an error names (``all[1].any[0]``), or ``""`` for the whole rule."""
     found = _PATH.match(message)
     return "" if not found or found.group(1) == "rule" else found.group(1)
+
+
+def category_options(warehouse: Any, lang: str) -> list[dict[str, Any]]:
+    """The category tree for the builder's picker: every node, parents first, indented by
+    depth, in ``lang`` (English names where the catalogue has them), with its product count."""
+    nodes = catalog.tree(warehouse)
+    out = []
+    for node in nodes:
+        shown = catalog.display_name(nodes, node.path, lang) or node.path
+        label = shown.split(" › ")[-1]
+        count = i18n.translate(lang, "seg.bought.products", n=f"{node.products:,}")
+        out.append(
+            {
+                "name": node.path,
+                "kind": "count",
+                "label": "\u3000" * (node.depth - 1) + f"{label} ({count})",
+                "path": shown,
+            }
+        )
+    return out
 
 
 def _registry(request: Request, lang: str, exclude: str | None) -> dict[str, Any]:
@@ -87,6 +108,7 @@ def _registry(request: Request, lang: str, exclude: str | None) -> dict[str, Any
             for c in registry.REACH_CHANNELS
         ],
         "segment": [{"name": n, "label": n} for n in saved],
+        "bought": category_options(hub.warehouse, lang),
         "operators": {op: i18n.translate(lang, f"seg.op.{op}", op) for op in OPERATORS},
     }
 
@@ -122,7 +144,10 @@ LABEL_KEYS = (
     "inactive_order",
     "inactive_event",
 )
-TYPES = ("tag", "attr", "rfm", "score", "orders", "events", "inactive", "reachable", "segment")
+TYPES = (
+    *("tag", "attr", "rfm", "score", "orders", "events", "inactive", "reachable", "segment"),
+    "bought",
+)
 
 
 def _labels(lang: str) -> dict[str, Any]:
