@@ -97,7 +97,7 @@ def read_counts(settings: Settings) -> dict[str, int]:
     else:
         import sqlalchemy as sa
 
-        engine = sa.create_engine(url)
+        engine = sa.create_engine(url, hide_parameters=True)
         try:
             with engine.connect() as connection:
                 counts = {"customers": count_customers(connection)}
