@@ -137,8 +137,13 @@ def record_now(engine: Engine, actor: Actor, action: str, **fields: Any) -> None
 
 def _filtered(query: AuditQuery) -> sa.Select[tuple[AuditEntry]]:
     stmt = sa.select(AuditEntry)
-    if query.actor:
-        stmt = stmt.where(AuditEntry.actor == query.actor)
+    if query.actor:  # a user, and the keys of that user ("alice/uo_a_…")
+        stmt = stmt.where(
+            sa.or_(
+                AuditEntry.actor == query.actor,
+                AuditEntry.actor.startswith(query.actor + "/", autoescape=True),
+            )
+        )
     if query.action:
         if query.action.endswith(".*"):
             stmt = stmt.where(AuditEntry.action.startswith(query.action[:-1], autoescape=True))

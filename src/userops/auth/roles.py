@@ -10,7 +10,6 @@ class Permission(StrEnum):
     READ = "data.read"  # overview, analytics, CLV, tags, segments, live (read)
     EXPORT = "data.export"  # CSV exports of reports, segments and the audit log's rows
     CUSTOMERS_READ = "customers.read"  # search and the 360 page (contacts masked)
-    CUSTOMERS_CONTACT = "customers.contact"  # phone and email shown unmasked
     CUSTOMERS_REVEAL = "customers.reveal"  # reveal one customer's contact, logged
     CONSENT_WRITE = "customers.consent"  # record a grant or withdrawal
     CUSTOMERS_ERASE = "customers.erase"
@@ -35,7 +34,7 @@ OPERATOR = frozenset(
         P.READ,
         P.EXPORT,
         P.CUSTOMERS_READ,
-        P.CUSTOMERS_CONTACT,
+        P.CUSTOMERS_REVEAL,
         P.CONSENT_WRITE,
         P.TAGS_MANUAL,
         P.TAGS_REFRESH,
@@ -47,9 +46,7 @@ OPERATOR = frozenset(
     }
 )
 ANALYST = frozenset({P.READ, P.EXPORT, P.CUSTOMERS_READ})
-SERVICE_AGENT = frozenset(
-    {P.CUSTOMERS_READ, P.CUSTOMERS_REVEAL, P.CONSENT_WRITE, P.TAGS_MANUAL}
-)
+SERVICE_AGENT = frozenset({P.CUSTOMERS_READ, P.CUSTOMERS_REVEAL, P.CONSENT_WRITE, P.TAGS_MANUAL})
 ADMIN = frozenset(Permission) - {P.TRACK}
 
 ROLES: dict[str, frozenset[Permission]] = {
@@ -65,7 +62,7 @@ least one owner (the first console account), who cannot be disabled or demoted b
 ROLE_ORDER = ("owner", "admin", "operator", "analyst", "service_agent")
 
 SCOPES: dict[str, frozenset[Permission]] = {
-    "read": frozenset({P.READ, P.EXPORT, P.CUSTOMERS_READ, P.CUSTOMERS_CONTACT}),
+    "read": frozenset({P.READ, P.EXPORT, P.CUSTOMERS_READ}),
     "write": frozenset({P.TRACK}),
     "admin": frozenset(Permission),
 }
@@ -87,16 +84,3 @@ def key_permissions(scope: str, owner_role: str | None) -> frozenset[Permission]
     if owner_role is None:
         return granted
     return granted & (ROLES.get(owner_role, frozenset()) | {P.TRACK})
-
-
-def mask_phone(phone: str | None) -> str | None:
-    if not phone:
-        return phone
-    return phone[:3] + "*" * max(len(phone) - 7, 0) + phone[-4:] if len(phone) > 7 else "****"
-
-
-def mask_email(email: str | None) -> str | None:
-    if not email or "@" not in email:
-        return email and "***"
-    local, _, domain = email.partition("@")
-    return f"{local[:1]}***@{domain}"

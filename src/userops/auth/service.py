@@ -414,6 +414,10 @@ def _existing(session: Session, username: str) -> AdminUser:
     return user
 
 
+def exists(session: Session, username: str) -> bool:
+    return _admin(session, username.strip()) is not None
+
+
 def account(session: Session, username: str) -> Account:
     return _account(_existing(session, username))
 
