@@ -78,10 +78,11 @@ def require(needs: str | Permission) -> Callable[..., KeyRead]:
     """A dependency: the key, if it may do ``needs`` (a permission of ``auth.roles``); else
     401/403 with the permission and the roles that have it in the error body."""
 
-    def check(
-        request: Request, session: SessionDep, key: Annotated[str, Depends(api_key)]
-    ) -> KeyRead:
-        found = auth.verify_key(session, key, needs=needs)
+    def check(request: Request, hub: HubDep, key: Annotated[str, Depends(api_key)]) -> KeyRead:
+        # its own short transaction: moving last_used_at must not hold SQLite's write lock
+        # through the route, whose work may open transactions of its own
+        with unit_of_work(hub.engine) as session:
+            found = auth.verify_key(session, key, needs=needs)
         request.state.api_key = found
         return found
 

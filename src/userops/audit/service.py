@@ -38,7 +38,6 @@ PERSONAL_KEYS = frozenset(
         "email",
         "name",
         "address",
-        "value",
         "password",
         "wechat_openid",
         "wechat_unionid",
