@@ -23,10 +23,7 @@ if TYPE_CHECKING:
 
     from userops.audit.service import Actor
 
-users_app = typer.Typer(
-    help="Console users and their roles: owner, admin, operator, analyst, service_agent.",
-    no_args_is_help=True,
-)
+users_app = typer.Typer(help="Console users and their roles.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log: who changed what, when.", no_args_is_help=True)
 ROLE_HELP = "owner | admin | operator | analyst | service_agent"
 

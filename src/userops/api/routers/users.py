@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from userops.api.deps import AUTH_ERRORS, ActorDep, SessionDep, need
 from userops.api.errors import responses
@@ -25,6 +25,16 @@ KeysKey = Annotated[KeyRead, need(Permission.KEYS)]
 AuditKey = Annotated[KeyRead, need(Permission.AUDIT)]
 Role = Literal[ROLE_ORDER]  # type: ignore[valid-type]
 Username = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+def _not_a_number(value: object) -> object:
+    """Pydantic would read ``0.5`` as a Unix time; the API takes ISO 8601 date-times only."""
+    if isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError("an ISO 8601 date-time is required, not a number")
+    return value
+
+
+Instant = Annotated[datetime, BeforeValidator(_not_a_number)]
 
 
 class NewUser(BaseModel):
@@ -62,7 +72,7 @@ def list_users(session: SessionDep, _key: UsersKey) -> list[Account]:
     return auth.list_users(session)
 
 
-@router.post("/users", response_model=UserCreated, status_code=201, responses=responses(400))
+@router.post("/users", response_model=UserCreated, status_code=201, responses=responses(400, 409))
 def add_user(body: NewUser, session: SessionDep, _key: UsersKey, actor: ActorDep) -> UserCreated:
     created, password = auth.add_user(
         session, username=body.username, role=body.role, password=body.password
@@ -71,7 +81,7 @@ def add_user(body: NewUser, session: SessionDep, _key: UsersKey, actor: ActorDep
     return UserCreated(user=created, password=password)
 
 
-@router.post("/users/{username}/disable", response_model=Account, responses=responses(404))
+@router.post("/users/{username}/disable", response_model=Account, responses=responses(404, 409))
 def disable_user(username: str, session: SessionDep, _key: UsersKey, actor: ActorDep) -> Account:
     """Disable a user: their console sessions end and their API keys stop working."""
     before = auth.account(session, username)
@@ -103,7 +113,7 @@ def enable_user(username: str, session: SessionDep, _key: UsersKey, actor: Actor
 
 
 @router.post(
-    "/users/{username}/reset-password", response_model=PasswordReset, responses=responses(404)
+    "/users/{username}/reset-password", response_model=PasswordReset, responses=responses(400, 404)
 )
 def reset_password(
     username: str, session: SessionDep, _key: UsersKey, actor: ActorDep
@@ -114,7 +124,7 @@ def reset_password(
     return PasswordReset(username=username, password=password)
 
 
-@router.put("/users/{username}/role", response_model=Account, responses=responses(400, 404))
+@router.put("/users/{username}/role", response_model=Account, responses=responses(400, 404, 409))
 def set_role(
     username: str,
     session: SessionDep,
@@ -139,7 +149,9 @@ def list_keys(session: SessionDep, _key: KeysKey) -> list[KeyRead]:
     return auth.list_keys(session)
 
 
-@router.post("/keys", response_model=KeyCreated, status_code=201, responses=responses(400, 404))
+@router.post(
+    "/keys", response_model=KeyCreated, status_code=201, responses=responses(400, 404, 409)
+)
 def create_key(body: NewKey, session: SessionDep, _key: KeysKey, actor: ActorDep) -> KeyCreated:
     created = auth.create_key(
         session, scope=body.scope, name=body.name, user=body.user, created_by=actor.name
@@ -172,8 +184,8 @@ def audit_log(
     actor: Annotated[str | None, Query(max_length=120)] = None,
     action: Annotated[str | None, Query(max_length=64, description="code, or prefix.*")] = None,
     target: Annotated[str | None, Query(max_length=200)] = None,
-    since: Annotated[datetime | None, Query(description="from this instant (ISO 8601)")] = None,
-    until: Annotated[datetime | None, Query(description="before this instant")] = None,
+    since: Annotated[Instant | None, Query(description="from this instant (ISO 8601)")] = None,
+    until: Annotated[Instant | None, Query(description="before this instant")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
