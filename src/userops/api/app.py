@@ -8,7 +8,16 @@ from fastapi import FastAPI
 
 from userops.api import errors
 from userops.api.routers import analytics as analytics_routes
-from userops.api.routers import customers, docs, health, internal, predict, recommend, tracking
+from userops.api.routers import (
+    customers,
+    docs,
+    health,
+    internal,
+    predict,
+    recommend,
+    tracking,
+    users,
+)
 from userops.api.routers import tags as tag_routes
 from userops.ingest.tracking import schemas as tracking_schemas
 
@@ -25,6 +34,7 @@ def install(app: FastAPI) -> None:
     app.include_router(recommend.router)
     app.include_router(analytics_routes.router)
     app.include_router(tracking.router)
+    app.include_router(users.router)
 
 
 def _finish_openapi(app: FastAPI) -> None:

@@ -19,6 +19,8 @@ class AdminUser(LedgerBase):
     password_hash: Mapped[str] = mapped_column(String(200))  # argon2id
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    role: Mapped[str] = mapped_column(String(16), server_default="owner")  # auth.roles.ROLES
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiKey(LedgerBase):
@@ -31,6 +33,11 @@ class ApiKey(LedgerBase):
     name: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A key belongs to a console user (it may do no more than the user's role, and nothing once
+    # the user is disabled) or, with no user, to a service called ``name``.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id"), index=True)
+    created_by: Mapped[str | None] = mapped_column(String(120))  # an audit actor
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # to the minute
 
 
 class ConsoleSession(LedgerBase):

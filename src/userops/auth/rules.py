@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+from userops.core.errors import InvalidInput
+
 ACCOUNT = "account"
 ADDRESS = "address"
 KINDS = (ACCOUNT, ADDRESS)
@@ -21,3 +25,19 @@ def account_key(username: str) -> str:
     """The account a failure counts against. Case-folded, so ``Admin`` and ``admin`` share one
     count; names that do not exist are counted too, so a lockout reveals nothing about them."""
     return username.strip().casefold()[:64]
+
+
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+
+
+def check_username(username: str) -> str:
+    """A console user name: 1–64 letters, digits and ``_ . @ -``, starting with a letter or a
+    digit (it appears in the audit log and in URLs, so nothing else)."""
+    name = username.strip()
+    if not _USERNAME.match(name):
+        raise InvalidInput(
+            "a user name is 1-64 characters: letters, digits, _ . @ - (starting with a letter "
+            "or digit)",
+            field="username",
+        )
+    return name

@@ -26,6 +26,20 @@ class KeyRead(BaseModel):
     name: str | None
     created_at: datetime
     revoked_at: datetime | None
+    user: str | None = None  # the console user it belongs to (None: a service key)
+    role: str | None = None  # that user's role
+    created_by: str | None = None
+    last_used_at: datetime | None = None  # updated at most once a minute
+
+
+class Account(BaseModel):
+    """A console user as lists and the audit log show it (never the password hash)."""
+
+    username: str
+    role: str
+    created_at: datetime
+    last_login_at: datetime | None
+    disabled_at: datetime | None
 
 
 class LoginPolicy(BaseModel):

@@ -16,8 +16,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
 from userops.auth.models import AdminUser, ApiKey, ConsoleSession, LoginThrottle
-from userops.auth.rules import ACCOUNT, ADDRESS, account_key, lockout_seconds
-from userops.auth.schemas import SCOPES, CreatedKey, KeyRead, LoginPolicy, SignIn
+from userops.auth.roles import ROLES, Permission, key_permissions, roles_with
+from userops.auth.rules import ACCOUNT, ADDRESS, account_key, check_username, lockout_seconds
+from userops.auth.schemas import SCOPES, Account, CreatedKey, KeyRead, LoginPolicy, SignIn
 from userops.core.clock import utcnow
 from userops.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 
@@ -29,10 +30,25 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_key(session: Session, *, scope: str, name: str | None = None) -> CreatedKey:
-    """A new key; the full key is returned this once and only its hash is stored."""
+def create_key(
+    session: Session,
+    *,
+    scope: str,
+    name: str | None = None,
+    user: str | None = None,
+    created_by: str | None = None,
+) -> CreatedKey:
+    """A new key; the full key is returned this once and only its hash is stored. With
+    ``user`` it belongs to that console user, else to the service ``name``."""
     if scope not in SCOPES:
         raise InvalidInput(f"unknown scope {scope!r}; known: {', '.join(SCOPES)}", field="scope")
+    owner = None
+    if user:
+        owner = _admin(session, user)
+        if owner is None:
+            raise NotFound(f"no console user {user!r}", field="user")
+        if owner.disabled_at is not None:
+            raise Conflict(f"console user {user!r} is disabled", field="user")
     prefix = f"uo_{scope[0]}_{secrets.token_hex(4)}"
     key = f"{prefix}_{secrets.token_urlsafe(32)}"
     session.add(
@@ -42,14 +58,23 @@ def create_key(session: Session, *, scope: str, name: str | None = None) -> Crea
             scope=scope,
             name=name,
             created_at=utcnow(),
+            user_id=owner.id if owner else None,
+            created_by=created_by,
         )
     )
     session.flush()
     return CreatedKey(key=key, scope=scope, prefix=prefix)
 
 
-def verify_key(session: Session, key: str, *, needs: str) -> KeyRead:
-    """The key's record if it may do ``needs`` (read < admin; write only ingests)."""
+LAST_USED_EVERY = timedelta(minutes=1)
+
+
+def verify_key(session: Session, key: str, *, needs: str | Permission) -> KeyRead:
+    """The key's record if it may do ``needs``: a :class:`Permission`, or one of the old scope
+    names (``read``, ``write``, ``admin``). A key of a user may do no more than the user's role
+    allows, and nothing once the user is disabled. ``last_used_at`` moves at most once a
+    minute, so a busy key costs one UPDATE a minute, not one per call."""
+    permission = _SCOPE_NEEDS.get(str(needs)) or Permission(needs)
     parts = key.split("_", 3)  # uo_<scope letter>_<id>_<secret>; the secret may hold "_"
     prefix = "_".join(parts[:3]) if len(parts) == 4 else ""
     record = session.execute(sa.select(ApiKey).where(ApiKey.prefix == prefix)).scalar_one_or_none()
@@ -57,17 +82,49 @@ def verify_key(session: Session, key: str, *, needs: str) -> KeyRead:
         raise Unauthorized("unknown API key", field="authorization")
     if record.revoked_at is not None:
         raise Forbidden("this API key was revoked", field="authorization")
-    allowed = {"read": {"read", "admin"}, "write": {"write", "admin"}, "admin": {"admin"}}[needs]
-    if record.scope not in allowed:
+    owner = session.get(AdminUser, record.user_id) if record.user_id is not None else None
+    if owner is not None and owner.disabled_at is not None:
+        raise Forbidden("the user this API key belongs to is disabled", field="authorization")
+    granted = key_permissions(record.scope, owner.role if owner else None)
+    if permission not in granted:
+        whose = f"a {record.scope} key" + (f" of a {owner.role}" if owner else "")
+        roles = ", ".join(roles_with(permission))
         raise Forbidden(
-            f"a {record.scope} key may not do this (needs {needs})", field="authorization"
+            f"{whose} may not do this (needs permission {permission.value}; "
+            f"roles that have it: {roles})",
+            field="authorization",
         )
-    return KeyRead.model_validate(record, from_attributes=True)
+    now = utcnow()
+    if record.last_used_at is None or now - record.last_used_at >= LAST_USED_EVERY:
+        record.last_used_at = now
+        session.flush()
+    return _key_read(record, owner)
+
+
+_SCOPE_NEEDS = {"read": Permission.READ, "write": Permission.TRACK, "admin": Permission.KEYS}
+
+
+def _key_read(record: ApiKey, owner: AdminUser | None) -> KeyRead:
+    return KeyRead(
+        prefix=record.prefix,
+        scope=record.scope,
+        name=record.name,
+        created_at=record.created_at,
+        revoked_at=record.revoked_at,
+        user=owner.username if owner else None,
+        role=owner.role if owner else None,
+        created_by=record.created_by,
+        last_used_at=record.last_used_at,
+    )
 
 
 def list_keys(session: Session) -> list[KeyRead]:
-    rows = session.execute(sa.select(ApiKey).order_by(ApiKey.id)).scalars()
-    return [KeyRead.model_validate(r, from_attributes=True) for r in rows]
+    rows = session.execute(
+        sa.select(ApiKey, AdminUser)
+        .outerjoin(AdminUser, AdminUser.id == ApiKey.user_id)
+        .order_by(ApiKey.id)
+    ).all()
+    return [_key_read(key, owner) for key, owner in rows]
 
 
 def revoke_key(session: Session, prefix: str) -> KeyRead:
@@ -77,23 +134,34 @@ def revoke_key(session: Session, prefix: str) -> KeyRead:
     if record.revoked_at is None:
         record.revoked_at = utcnow()
     session.flush()
-    return KeyRead.model_validate(record, from_attributes=True)
+    owner = session.get(AdminUser, record.user_id) if record.user_id is not None else None
+    return _key_read(record, owner)
 
 
 def has_admin(session: Session) -> bool:
     return session.execute(sa.select(AdminUser.id).limit(1)).first() is not None
 
 
-def create_admin(session: Session, *, username: str, password: str) -> None:
-    if len(password) < 8:
-        raise InvalidInput("the password needs at least 8 characters", field="password")
+def create_admin(
+    session: Session, *, username: str, password: str, role: str = "owner"
+) -> AdminUser:
+    """A console user (``userops users add``; the first one, ``admin``, is an owner)."""
+    username = check_username(username)
+    if role not in ROLES:
+        raise InvalidInput(f"unknown role {role!r}; known: {', '.join(ROLES)}", field="role")
+    _check_new_password(password, field="password")
     exists = session.execute(sa.select(AdminUser.id).where(AdminUser.username == username)).first()
     if exists:
-        raise Conflict(f"admin {username!r} exists", field="username")
-    session.add(
-        AdminUser(username=username, password_hash=_hasher.hash(password), created_at=utcnow())
+        raise Conflict(f"console user {username!r} exists", field="username")
+    user = AdminUser(
+        username=username,
+        password_hash=_hasher.hash(password),
+        created_at=utcnow(),
+        role=role,
     )
+    session.add(user)
     session.flush()
+    return user
 
 
 def set_password(
@@ -154,7 +222,8 @@ def sign_in(
     if locked := _locked_for(session, keys, now):
         return SignIn(outcome="locked", retry_after=locked)
     user = _admin(session, username)
-    if user is None or not _verify(user, password):
+    if user is None or not _verify(user, password) or user.disabled_at is not None:
+        # a disabled account is refused like a wrong password: the answer reveals nothing
         return SignIn(outcome="wrong_password", retry_after=_fail(session, keys, now, policy))
     _forget(session, keys)
     user.last_login_at = now
@@ -194,9 +263,15 @@ def change_password(
 
 
 def session_user(session: Session, *, token: str, now: datetime) -> str | None:
-    """The admin a console session token belongs to, while the session lasts; else None."""
+    """The user a console session token belongs to, while the session lasts; else None."""
+    account = session_account(session, token=token, now=now)
+    return account.username if account is not None else None
+
+
+def session_account(session: Session, *, token: str, now: datetime) -> Account | None:
+    """The user (with their role) of a console session token while it lasts; else None."""
     user = _session_admin(session, token, now)
-    return user.username if user is not None else None
+    return _account(user) if user is not None else None
 
 
 def end_session(session: Session, *, token: str, now: datetime) -> None:
@@ -219,6 +294,7 @@ def _session_admin(session: Session, token: str, now: datetime) -> AdminUser | N
             ConsoleSession.token_hash == _digest(token),
             ConsoleSession.ended_at.is_(None),
             ConsoleSession.expires_at > now,
+            AdminUser.disabled_at.is_(None),
         )
     ).scalar_one_or_none()
 
@@ -316,3 +392,113 @@ def ensure_first_admin(session: Session, *, password: str | None) -> str | None:
         generated = password = secrets.token_urlsafe(12)
     create_admin(session, username="admin", password=password)
     return generated
+
+
+# --- console users and their roles (docs/decisions/0016) -------------------------------------
+
+
+def _account(user: AdminUser) -> Account:
+    return Account(
+        username=user.username,
+        role=user.role,
+        created_at=user.created_at,
+        last_login_at=user.last_login_at,
+        disabled_at=user.disabled_at,
+    )
+
+
+def _existing(session: Session, username: str) -> AdminUser:
+    user = _admin(session, username.strip())
+    if user is None:
+        raise NotFound(f"no console user {username!r}", field="username")
+    return user
+
+
+def exists(session: Session, username: str) -> bool:
+    return _admin(session, username.strip()) is not None
+
+
+def account(session: Session, username: str) -> Account:
+    return _account(_existing(session, username))
+
+
+def list_users(session: Session) -> list[Account]:
+    rows = session.execute(sa.select(AdminUser).order_by(AdminUser.id)).scalars()
+    return [_account(u) for u in rows]
+
+
+def add_user(
+    session: Session, *, username: str, role: str, password: str | None = None
+) -> tuple[Account, str | None]:
+    """Invite a console user. Without ``password`` a one-time password is generated and
+    returned (shown once; the user changes it on the password page)."""
+    generated = None
+    if not password:
+        generated = password = secrets.token_urlsafe(12)
+    user = create_admin(session, username=username, password=password, role=role)
+    log.info("console account %r created with role %s", user.username, role)
+    return _account(user), generated
+
+
+def _active_owners(session: Session) -> int:
+    return int(
+        session.execute(
+            sa.select(sa.func.count())
+            .select_from(AdminUser)
+            .where(AdminUser.role == "owner", AdminUser.disabled_at.is_(None))
+        ).scalar_one()
+    )
+
+
+def _keep_an_owner(session: Session, user: AdminUser) -> None:
+    if user.role == "owner" and user.disabled_at is None and _active_owners(session) <= 1:
+        raise Conflict(
+            f"{user.username!r} is the last active owner; make another user owner first",
+            field="username",
+        )
+
+
+def disable_user(session: Session, username: str, *, now: datetime | None = None) -> Account:
+    """Disable: the user's sessions end at once and their API keys stop working."""
+    user = _existing(session, username)
+    if user.disabled_at is None:
+        _keep_an_owner(session, user)
+        now = now or utcnow()
+        user.disabled_at = now
+        _end_sessions_of(session, user.id, now)
+        session.flush()
+        log.info("console account %r disabled; its sessions ended", user.username)
+    return _account(user)
+
+
+def enable_user(session: Session, username: str) -> Account:
+    user = _existing(session, username)
+    user.disabled_at = None
+    session.flush()
+    return _account(user)
+
+
+def reset_password(
+    session: Session, username: str, *, password: str | None = None, now: datetime | None = None
+) -> str | None:
+    """A new password for another user (one-time, generated, unless given): their sessions
+    end. Returns the generated password, or None when one was given."""
+    user = _existing(session, username)
+    generated = None
+    if not password:
+        generated = password = secrets.token_urlsafe(12)
+    set_password(session, username=user.username, password=password, now=now)
+    return generated
+
+
+def set_role(session: Session, username: str, role: str) -> tuple[Account, str]:
+    """Change a user's role; returns the account and the role it had."""
+    if role not in ROLES:
+        raise InvalidInput(f"unknown role {role!r}; known: {', '.join(ROLES)}", field="role")
+    user = _existing(session, username)
+    before = user.role
+    if before == "owner" and role != "owner":
+        _keep_an_owner(session, user)
+    user.role = role
+    session.flush()
+    return _account(user), before

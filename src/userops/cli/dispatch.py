@@ -24,6 +24,18 @@ class RemoteError(UseropsError):
         self.code = str(payload.get("code", "error"))
 
 
+def cli_actor() -> str:
+    """Who runs this command, as the audit log names it: ``cli@host:osuser``."""
+    import getpass
+    import socket
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"cli@{socket.gethostname()}:{user}"[:120]
+
+
 def describe(name: str, params: dict[str, Any]) -> str:
     """How this operation is named to a process that waits for it (no file names or ids)."""
     words = ["userops", *name.split(".")]
@@ -43,6 +55,7 @@ def run(
     """Run ``name`` in the data dir's server if one is running, else here under the lock.
     ``stats`` is read without opening the hub (no Ibis, no migrations: a fast command)."""
     data_dir = settings.resolved_data_dir
+    params = {**params, "_actor": cli_actor()}  # jobs.ops.ACTOR_PARAM: for the audit log
     server = owner.read_server(data_dir)
     if server is not None:
         return _remote(server, name, params, progress)

@@ -41,6 +41,8 @@ SUB_APPS = {
         "userops.cli.customers:customers_app",
         "Customers: erasure of a person.",
     ),
+    "users": ("userops.cli.users:users_app", "Console users and their roles."),
+    "audit": ("userops.cli.users:audit_app", "The audit log: who changed what, when."),
 }
 
 
@@ -164,7 +166,13 @@ def init(data_dir: DataDir = None, as_json: Json = False) -> None:
 @keys_app.command("create")
 def keys_create(
     scope: Annotated[str, typer.Option("--scope", help="read | write | admin")],
-    name: Annotated[str | None, typer.Option("--name", help="A label for the key")] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="The service the key is for (or a label)")
+    ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option("--user", help="The console user it belongs to (it may do no more)"),
+    ] = None,
     data_dir: DataDir = None,
     as_json: Json = False,
 ) -> None:
@@ -173,7 +181,7 @@ def keys_create(
     settings = settings_for(data_dir, as_json=as_json)
     try:
         created = dispatch.run(
-            settings, "keys.create", {"scope": scope, "name": name}, lambda *_: None
+            settings, "keys.create", {"scope": scope, "name": name, "user": user}, lambda *_: None
         )
     except UseropsError as exc:
         fail(exc, as_json=as_json)
@@ -199,7 +207,15 @@ def keys_list(data_dir: DataDir = None, as_json: Json = False) -> None:
     else:
         for k in keys:
             state = "revoked" if k.revoked_at else "active"
-            out.print(f"{k.prefix}  {k.scope:6} {state:8} {k.name or ''}")
+            owner = f"user {k.user}" if k.user else f"service {k.name or '-'}"
+            used = k.last_used_at.isoformat(timespec="minutes") if k.last_used_at else "never"
+            out.print(
+                f"{k.prefix}  {k.scope:6} {state:8} {owner:24} created by "
+                f"{k.created_by or '-'}  last used {used}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
 
 
 @keys_app.command("revoke")
@@ -290,8 +306,13 @@ def admin_password(
     engine = engine_from(settings)
     migrate(engine)
     try:
+        from userops.audit import service as audit
+        from userops.audit.service import Actor
+
         with unit_of_work(engine) as session:
             auth.set_password(session, username=username, password=password)
+            actor = Actor("cli", dispatch.cli_actor())
+            audit.record(session, actor, "user.reset_password", target=username)
     except UseropsError as exc:
         fail(exc, as_json=False)
     out.print(f"password of {username} changed")

@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import Response
 
+from userops.auth.roles import roles_with
 from userops.config import Settings
 from userops.console import security
 from userops.console.templating import Renderer
@@ -24,6 +25,7 @@ from userops.console.views import (
     predict,
     segments,
     tags,
+    users,
 )
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -52,11 +54,31 @@ def mount(app: FastAPI, settings: Settings, *, secret: str) -> None:
     if settings.cookie_secure == "auto":
         app.add_middleware(security.SecureCookies, trust=trust)  # outermost: sees every cookie
     app.add_exception_handler(security.LoginRequired, security.login_redirect)
+    app.add_exception_handler(security.RoleRequired, _forbidden)
     _install_not_found(app)
     app.state.console = Renderer(settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, language, overview, customers, analytics, live, tags, segments, predict):
+    for module in (
+        auth,
+        language,
+        overview,
+        customers,
+        analytics,
+        live,
+        tags,
+        segments,
+        predict,
+        users,
+    ):
         app.include_router(module.router)
+
+
+def _forbidden(request: Request, exc: Exception) -> Response:
+    """The 403 page: what was asked for and which roles may do it."""
+    assert isinstance(exc, security.RoleRequired)
+    console: Renderer = request.app.state.console
+    context = {"permission": exc.permission.value, "needed": roles_with(exc.permission)}
+    return console.page(request, "errors/forbidden.html", context, status_code=403)
 
 
 def _install_not_found(app: FastAPI) -> None:

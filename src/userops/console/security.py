@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote, urlsplit
@@ -19,8 +21,10 @@ from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from userops.audit.service import Actor
 from userops.auth import service as auth
-from userops.auth.schemas import LoginPolicy
+from userops.auth.roles import Permission, allows
+from userops.auth.schemas import Account, LoginPolicy
 from userops.config import Settings
 from userops.core.clock import utcnow
 from userops.ledger import unit_of_work
@@ -128,21 +132,66 @@ class LoginRequired(Exception):
 
 
 def signed_in_user(request: Request) -> str | None:
-    """The admin whose session this request carries, checked against the ledger once per
-    request; a session that has ended is dropped from the cookie."""
-    cached = getattr(request.state, "console_user", _UNCHECKED)
+    """The user whose session this request carries, checked against the ledger once per
+    request; a session that has ended (or whose user was disabled) is dropped from the cookie."""
+    account = signed_in_account(request)
+    return account.username if account is not None else None
+
+
+def signed_in_account(request: Request) -> Account | None:
+    cached = getattr(request.state, "console_account", _UNCHECKED)
     if cached is not _UNCHECKED:
         return cached  # type: ignore[no-any-return]
     token = request.session.get(SESSION_TOKEN)
-    user = None
+    account = None
     hub = getattr(request.app.state, "hub", None)
     if isinstance(token, str) and token and hub is not None:
         with unit_of_work(hub.engine) as session:
-            user = auth.session_user(session, token=token, now=utcnow())
-        if user is None:
+            account = auth.session_account(session, token=token, now=utcnow())
+        if account is None:
             end_cookie_session(request)
-    request.state.console_user = user
-    return user
+    request.state.console_account = account
+    return account
+
+
+def may(request: Request, permission: Permission) -> bool:
+    account = signed_in_account(request)
+    return account is not None and allows(account.role, permission)
+
+
+class RoleRequired(Exception):
+    """Raised by :func:`allow`; ``mount`` turns it into the 403 page naming the roles."""
+
+    def __init__(self, permission: Permission, role: str) -> None:
+        super().__init__(permission.value)
+        self.permission = permission
+        self.role = role
+
+
+def allow(permission: Permission) -> Callable[[Request], Account]:
+    """A dependency of a console view: the signed-in user if their role may do
+    ``permission``; else the 403 page (signed out: the login page)."""
+
+    def check(request: Request) -> Account:
+        current_user(request)
+        account = signed_in_account(request)
+        assert account is not None
+        if not allows(account.role, permission):
+            raise RoleRequired(permission, account.role)
+        return account
+
+    return check
+
+
+def actor(request: Request) -> Actor:
+    """The audit actor of this console request: the user, the request id, the client's
+    address as a keyed hash."""
+    account = signed_in_account(request)
+    name = account.username if account is not None else "anonymous"
+    client = trust(request).address_key(request)[:16]
+    given = request.headers.get("x-request-id", "")
+    request_id = given if given.isalnum() and len(given) <= 64 else uuid.uuid4().hex
+    return Actor("user", name, request_id=request_id, client=client)
 
 
 def session_token(request: Request) -> str:
@@ -154,7 +203,7 @@ def start_cookie_session(request: Request, *, token: str, user: str) -> None:
     """A fresh cookie session (new CSRF token) for a new session token; the language stays."""
     end_cookie_session(request)
     request.session[SESSION_TOKEN] = token
-    request.state.console_user = user
+    request.state.console_account = _UNCHECKED
 
 
 def end_cookie_session(request: Request) -> None:
@@ -162,7 +211,7 @@ def end_cookie_session(request: Request) -> None:
     request.session.clear()
     if lang:
         request.session["lang"] = lang
-    request.state.console_user = None
+    request.state.console_account = None
 
 
 def current_user(request: Request) -> str:

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from userops import __version__
+from userops.auth.roles import Permission, allows
 from userops.config import Settings
 from userops.console import formatting, i18n, security
 
@@ -37,11 +38,12 @@ SECURITY_HEADERS = {
 class NavItem:
     key: str
     href: str | None  # None: not built yet, shown as "coming soon"
+    permission: Permission = Permission.READ  # shown only to roles that have it
 
 
 NAV: tuple[NavItem, ...] = (
     NavItem("overview", "/"),
-    NavItem("customers", "/customers"),
+    NavItem("customers", "/customers", Permission.CUSTOMERS_READ),
     NavItem("clv", "/clv"),
     NavItem("tags", "/tags"),
     NavItem("segments", "/segments"),
@@ -50,6 +52,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("growth", None),
     NavItem("analytics", "/analytics"),
     NavItem("live", "/live"),
+    NavItem("users", "/users", Permission.USERS),
+    NavItem("audit", "/audit", Permission.AUDIT),
 )
 
 
@@ -92,12 +96,16 @@ class Renderer:
         active: str | None = None,
     ) -> HTMLResponse:
         lang = i18n.choose(request.session.get("lang"), request.headers.get("accept-language"))
+        account = security.signed_in_account(request)
+        role = account.role if account is not None else None
         full = {
             "lang": lang,
             "languages": i18n.LANGUAGES,
-            "user": security.signed_in_user(request),
+            "user": account.username if account is not None else None,
+            "role": role,
+            "may": lambda permission: role is not None and allows(role, Permission(permission)),
             "csrf_token": security.csrf_token(request),
-            "nav": NAV,
+            "nav": [item for item in NAV if role is None or allows(role, item.permission)],
             "active": active,
             "timezone": self.settings.timezone,
             "path": request.url.path,

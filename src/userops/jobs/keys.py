@@ -16,7 +16,13 @@ from userops.ledger import unit_of_work
 @operation("keys.create")
 def create_key(hub: Hub, params: dict[str, Any], _progress: Progress) -> dict[str, Any]:
     with unit_of_work(hub.engine) as session:
-        created = auth.create_key(session, scope=str(params["scope"]), name=params.get("name"))
+        created = auth.create_key(
+            session,
+            scope=str(params["scope"]),
+            name=params.get("name"),
+            user=params.get("user"),
+            created_by=params.get("created_by"),
+        )
     return {"key": created.key, "scope": created.scope, "prefix": created.prefix}
 
 

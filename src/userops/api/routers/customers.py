@@ -4,8 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from userops.api.deps import AUTH_ERRORS, AdminKey, HubDep, ReadKey, SessionDep
+from userops.api.deps import AUTH_ERRORS, ActorDep, HubDep, SessionDep, need
 from userops.api.errors import responses
+from userops.audit import service as audit
+from userops.auth.roles import Permission
+from userops.auth.schemas import KeyRead
 from userops.customers import consent, erasure
 from userops.customers import service as customers
 from userops.customers.schemas import (
@@ -17,6 +20,9 @@ from userops.customers.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"], responses=AUTH_ERRORS)
+ReadKey = Annotated[KeyRead, need(Permission.CUSTOMERS_READ)]
+EraseKey = Annotated[KeyRead, need(Permission.CUSTOMERS_ERASE)]
+ConsentKey = Annotated[KeyRead, need(Permission.CONSENT_WRITE)]
 
 
 @router.get("", response_model=list[CustomerSummary], responses=responses(400))
@@ -35,7 +41,9 @@ def get_customer(customer_id: str, session: SessionDep, hub: HubDep, _key: ReadK
 
 
 @router.delete("/{customer_id}", response_model=ErasureResult, responses=responses(404))
-def erase_customer(customer_id: str, request: Request, hub: HubDep, key: AdminKey) -> ErasureResult:
+def erase_customer(
+    customer_id: str, request: Request, hub: HubDep, key: EraseKey, actor: ActorDep
+) -> ErasureResult:
     """Erase the person everywhere (PIPL art. 47, GDPR art. 17). Their ids and contact points
     are kept only as keyed hashes, so re-imports and tracked events of theirs are refused."""
     result = erasure.erase(
@@ -47,6 +55,14 @@ def erase_customer(customer_id: str, request: Request, hub: HubDep, key: AdminKe
         erasure_key=hub.settings.erasure_key,
         tracker=getattr(request.app.state, "tracker", None),
     )
+    audit.record_now(
+        # the person by the keyed hash the erasure keeps, never by the erased id
+        hub.engine,
+        actor,
+        "customer.erase",
+        target=result["subject"],
+        after={"removed": result["removed"]},
+    )
     return ErasureResult.model_validate(result)
 
 
@@ -54,7 +70,7 @@ def erase_customer(customer_id: str, request: Request, hub: HubDep, key: AdminKe
     "/{customer_id}/consents", response_model=ConsentChanged, responses=responses(400, 404)
 )
 def record_consent(
-    customer_id: str, body: ConsentWrite, hub: HubDep, _key: AdminKey
+    customer_id: str, body: ConsentWrite, hub: HubDep, _key: ConsentKey, actor: ActorDep
 ) -> ConsentChanged:
     """Record a grant or withdrawal with its source and time; segments' ``reachable`` sees it
     as soon as this answers."""
@@ -66,5 +82,12 @@ def record_consent(
         status=body.status,
         source=body.source,
         at=body.at,
+    )
+    audit.record_now(
+        hub.engine,
+        actor,
+        "customer.consent",
+        target=survivor,
+        after={"channel": body.channel, "status": body.status, "source": body.source},
     )
     return ConsentChanged(customer_id=survivor, consents=current)

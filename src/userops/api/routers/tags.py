@@ -7,8 +7,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
 
-from userops.api.deps import AUTH_ERRORS, AdminKey, HubDep, ReadKey, SessionDep
+from userops.api.deps import AUTH_ERRORS, ActorDep, HubDep, ReadKey, SessionDep, need
 from userops.api.errors import responses
+from userops.audit import service as audit
+from userops.auth.roles import Permission
+from userops.auth.schemas import KeyRead
+from userops.core.errors import NotFound
 from userops.segments import service as segments
 from userops.segments.schemas import Preview, SegmentRead, SizePoint
 from userops.tags import service as tags
@@ -18,6 +22,9 @@ from userops.tags.schemas import CustomerTags, Transition
 from userops.tags.workflow import CustomerSystemRefresh, RefreshRequest
 
 router = APIRouter(prefix="/api/v1", tags=["customer-system"], responses=AUTH_ERRORS)
+RefreshKey = Annotated[KeyRead, need(Permission.TAGS_REFRESH)]
+ManualKey = Annotated[KeyRead, need(Permission.TAGS_MANUAL)]
+SegmentsKey = Annotated[KeyRead, need(Permission.SEGMENTS_WRITE)]
 
 
 @router.get("/tags/counts")
@@ -28,7 +35,8 @@ def tag_counts(hub: HubDep, _key: ReadKey) -> dict[str, Any]:
 @router.post("/tags/refresh", response_model=CustomerSystemRefresh, responses=responses(400))
 def refresh_tags(
     hub: HubDep,
-    _key: AdminKey,
+    _key: RefreshKey,
+    actor: ActorDep,
     as_of: Annotated[
         date | None,
         Query(
@@ -41,13 +49,20 @@ def refresh_tags(
     ] = False,
 ) -> CustomerSystemRefresh:
     """Mirror reachability, recompute every tag, record every saved segment (one workflow)."""
-    return workflow.refresh_customer_system(
+    result = workflow.refresh_customer_system(
         hub.engine,
         hub.warehouse,
         tag_settings=TagSettings.load(hub.settings.resolved_data_dir),
         tz=hub.settings.tz,
         request=RefreshRequest(as_of=as_of, backfill=backfill),
     )
+    audit.record_now(
+        hub.engine,
+        actor,
+        "tags.refresh",
+        after={"as_of": as_of, "backfill": backfill, "result": result.model_dump(mode="json")},
+    )
+    return result
 
 
 @router.get("/tags/transitions", response_model=Transition, responses=responses(400))
@@ -70,20 +85,38 @@ def customer_tags(customer_id: str, hub: HubDep, _key: ReadKey) -> CustomerTags:
 def add_manual_tag(
     tag: str,
     hub: HubDep,
-    _key: AdminKey,
+    _key: ManualKey,
+    actor: ActorDep,
     customer_ids: Annotated[list[str], Body(embed=True, min_length=1, max_length=100_000)],
 ) -> dict[str, Any]:
-    return {"tag": tag, "added": tags.add_manual(hub.warehouse, customer_ids, tag, source="api")}
+    added = tags.add_manual(hub.warehouse, customer_ids, tag, source="api")
+    audit.record_now(
+        hub.engine,
+        actor,
+        "tags.manual_add",
+        target=tag,
+        after={"customers": len(customer_ids), "added": added, "ids": customer_ids[:100]},
+    )
+    return {"tag": tag, "added": added}
 
 
 @router.delete("/tags/manual/{tag}", responses=responses(400))
 def remove_manual_tag(
     tag: str,
     hub: HubDep,
-    _key: AdminKey,
+    _key: ManualKey,
+    actor: ActorDep,
     customer_ids: Annotated[list[str], Body(embed=True, min_length=1, max_length=100_000)],
 ) -> dict[str, Any]:
-    return {"tag": tag, "removed": tags.remove_manual(hub.warehouse, customer_ids, tag)}
+    removed = tags.remove_manual(hub.warehouse, customer_ids, tag)
+    audit.record_now(
+        hub.engine,
+        actor,
+        "tags.manual_remove",
+        target=tag,
+        after={"customers": len(customer_ids), "removed": removed, "ids": customer_ids[:100]},
+    )
+    return {"tag": tag, "removed": removed}
 
 
 @router.get("/segments", response_model=list[SegmentRead])
@@ -106,13 +139,24 @@ def save_segment(
     name: str,
     hub: HubDep,
     session: SessionDep,
-    _key: AdminKey,
+    _key: SegmentsKey,
+    actor: ActorDep,
     rule: Annotated[dict[str, Any], Body(embed=True)],
     description: Annotated[str | None, Body(embed=True)] = None,
 ) -> SegmentRead:
-    return segments.create(
+    try:
+        before: dict[str, Any] | None = segments.get(session, name).model_dump(
+            mode="json", include={"rule", "description"}
+        )
+    except NotFound:
+        before = None
+    saved = segments.create(
         session, hub.warehouse, name=name, rule=rule, description=description, replace=True
     )
+    after = saved.model_dump(mode="json", include={"rule", "description"})
+    action = "segment.create" if before is None else "segment.update"
+    audit.record(session, actor, action, target=name, before=before, after=after)
+    return saved
 
 
 @router.get("/segments/{name}", response_model=SegmentRead, responses=responses(404))
@@ -132,6 +176,10 @@ def segment_history(name: str, hub: HubDep, session: SessionDep, _key: ReadKey) 
 
 
 @router.delete("/segments/{name}", responses=responses(404))
-def delete_segment(name: str, hub: HubDep, session: SessionDep, _key: AdminKey) -> dict[str, str]:
+def delete_segment(
+    name: str, hub: HubDep, session: SessionDep, _key: SegmentsKey, actor: ActorDep
+) -> dict[str, str]:
+    before = segments.get(session, name).model_dump(mode="json", include={"rule", "description"})
     segments.delete(session, hub.warehouse, name)
+    audit.record(session, actor, "segment.delete", target=name, before=before)
     return {"deleted": name}

@@ -15,11 +15,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from userops.analytics import service as analytics
-from userops.console.security import current_user
+from userops.auth.roles import Permission
+from userops.console.security import allow
 from userops.console.templating import SECURITY_HEADERS, TEMPLATES_DIR, Renderer, renderer
 from userops.core.errors import InvalidInput, UseropsError
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(current_user)])
+router = APIRouter(include_in_schema=False, dependencies=[Depends(allow(Permission.READ))])
 RendererDep = Annotated[Renderer, Depends(renderer)]
 TABS = ("retention", "funnel", "aarrr", "channels", "magic")
 SCRIPT = TEMPLATES_DIR / "analytics" / "charts.js"
@@ -111,7 +112,7 @@ def charts_script() -> Response:
     )
 
 
-@router.get("/analytics/{report}.csv")
+@router.get("/analytics/{report}.csv", dependencies=[Depends(allow(Permission.EXPORT))])
 def analytics_csv(report: str, request: Request) -> Response:
     if report not in TABS:
         raise InvalidInput(f"unknown report {report!r}; known: {', '.join(TABS)}", field="report")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from userops.audit import service as audit
 from userops.auth import service as auth
 from userops.auth.schemas import SignIn
 from userops.console import security
@@ -55,6 +57,16 @@ def login(
             now=utcnow(),
             policy=client.policy,
         )
+        # a name that is no account is not recorded (it may be a mistyped password)
+        name = username.strip()
+        known = auth.exists(session, name)
+        audit.record(
+            session,
+            replace(security.actor(request), name=name if known else "unknown"),
+            "auth.login" if result.outcome == "signed_in" else "auth.login_failed",
+            target=name if known else None,
+            after={"outcome": result.outcome},
+        )
     if result.outcome != "signed_in" or result.token is None:
         return _refused(request, console, "auth/login.html", context, result)
     security.start_cookie_session(request, token=result.token, user=username.strip())
@@ -89,8 +101,10 @@ def logout(request: Request, csrf: Annotated[str, Form(max_length=256)] = "") ->
         token = security.session_token(request)
         hub = getattr(request.app.state, "hub", None)
         if token and hub is not None:
+            who = security.actor(request)
             with unit_of_work(hub.engine) as session:
                 auth.end_session(session, token=token, now=utcnow())
+                audit.record(session, who, "auth.logout", target=who.name)
         security.end_cookie_session(request)
     return RedirectResponse("/login", status_code=303)
 
@@ -129,6 +143,13 @@ def change_password(
                 address=client.address_key(request),
                 now=utcnow(),
                 policy=client.policy,
+            )
+            audit.record(
+                session,
+                security.actor(request),
+                "auth.password_change",
+                target=user,
+                after={"outcome": result.outcome},
             )
     except InvalidInput:
         return again("auth.error.too_short", "new_password", 422)

@@ -9,9 +9,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from userops.audit import service as audit
+from userops.auth.roles import Permission
 from userops.catalog import service as catalog
 from userops.console import i18n
-from userops.console.security import CurrentUser, csrf_ok, current_user
+from userops.console.security import CurrentUser, actor, allow, csrf_ok
 from userops.console.templating import Renderer, renderer
 from userops.core.errors import NotFound
 from userops.customers import erasure
@@ -22,7 +24,9 @@ from userops.recommend import service as recommend
 from userops.tags import service as tags
 
 router = APIRouter(
-    prefix="/customers", include_in_schema=False, dependencies=[Depends(current_user)]
+    prefix="/customers",
+    include_in_schema=False,
+    dependencies=[Depends(allow(Permission.CUSTOMERS_READ))],
 )
 RendererDep = Annotated[Renderer, Depends(renderer)]
 
@@ -40,7 +44,7 @@ def search_page(request: Request, console: RendererDep, query: str = "") -> Resp
     return console.page(request, name, context, active="customers")
 
 
-@router.post("/erase")
+@router.post("/erase", dependencies=[Depends(allow(Permission.CUSTOMERS_ERASE))])
 def erase_customer(
     request: Request,
     console: RendererDep,
@@ -65,12 +69,56 @@ def erase_customer(
         erasure_key=hub.settings.erasure_key,
         tracker=getattr(request.app.state, "tracker", None),
     )
+    audit.record_now(
+        hub.engine,
+        actor(request),
+        "customer.erase",
+        target=result["subject"],  # the keyed hash the erasure keeps, never the erased id
+        after={"removed": result["removed"]},
+    )
     context = {"removed": result["removed"]}
     return console.page(request, "customers/erased.html", context, active="customers")
 
 
+REVEALABLE = ("phone", "email")
+
+
+@router.post("/reveal", dependencies=[Depends(allow(Permission.CUSTOMERS_REVEAL))])
+def reveal_contact(
+    request: Request,
+    console: RendererDep,
+    customer_id: Annotated[str, Form(max_length=200)] = "",
+    kind: Annotated[str, Form(max_length=20)] = "",
+    csrf: Annotated[str, Form(max_length=256)] = "",
+) -> Response:
+    """Show one customer's phone or email unmasked, once, on this answer only; the reveal is
+    written to the audit log first (who, which customer, which kind; never the value)."""
+    back = f"/customers/{quote(customer_id, safe='')}"
+    if not csrf_ok(request, csrf):
+        return console.page(request, "tags/expired.html", {"back": back}, status_code=403)
+    if kind not in REVEALABLE:
+        return RedirectResponse(back, status_code=303)
+    hub = request.app.state.hub
+    with unit_of_work(hub.engine) as session:
+        customers.customer_360(session, hub.warehouse, customer_id)  # 404 before logging
+        audit.record(
+            session, actor(request), "customer.reveal", target=customer_id, after={"kind": kind}
+        )
+    return _detail(request, console, customer_id, revealed=frozenset({kind}))
+
+
 @router.get("/{customer_id:path}")
 def customer_page(request: Request, customer_id: str, console: RendererDep) -> Response:
+    return _detail(request, console, customer_id)
+
+
+def _detail(
+    request: Request,
+    console: Renderer,
+    customer_id: str,
+    *,
+    revealed: frozenset[str] = frozenset(),
+) -> Response:
     hub = request.app.state.hub
     try:
         with unit_of_work(hub.engine) as session:
@@ -90,6 +138,8 @@ def customer_page(request: Request, customer_id: str, console: RendererDep) -> R
         customer_tags = None
     tag_error = request.query_params.get("tag_error")
     context = {"c": view, "tags": customer_tags, "tag_error": tag_error}
+    context["revealed"] = revealed
+    context["revealable"] = REVEALABLE
     context["erase_error"] = request.query_params.get("erase_error")
     context["scores"] = predict.customer_score(hub.warehouse, customer_id)
     context["recs"] = recommend.peek(hub.warehouse, customer_id, k=10)

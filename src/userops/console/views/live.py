@@ -9,11 +9,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from userops.console.security import current_user
+from userops.auth.roles import Permission
+from userops.console.security import allow
 from userops.console.templating import Renderer, renderer
 from userops.ingest.tracking.service import Tracker
 
-router = APIRouter(prefix="/live", include_in_schema=False, dependencies=[Depends(current_user)])
+router = APIRouter(
+    prefix="/live", include_in_schema=False, dependencies=[Depends(allow(Permission.READ))]
+)
 RendererDep = Annotated[Renderer, Depends(renderer)]
 SHOWN = 50
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from userops.analytics.overview import overview
-from userops.console.security import current_user
+from userops.auth.roles import Permission
+from userops.console.security import current_user, may
 from userops.console.templating import Renderer, renderer
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(current_user)])
@@ -18,6 +19,8 @@ PERIODS = (30, 90, 180, 365)
 
 @router.get("/")
 def overview_page(request: Request, console: RendererDep, days: int = 90) -> Response:
+    if not may(request, Permission.READ):  # a service agent's console starts at customers
+        return RedirectResponse("/customers", status_code=303)
     days = days if days in PERIODS else 90
     hub = request.app.state.hub
     result = overview(hub.warehouse, timezone=hub.settings.timezone, days=days)

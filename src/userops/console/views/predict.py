@@ -12,11 +12,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from userops.console.security import current_user
+from userops.auth.roles import Permission
+from userops.console.security import allow
 from userops.console.templating import SECURITY_HEADERS, TEMPLATES_DIR, Renderer, renderer
 from userops.predict import service as predict
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(current_user)])
+router = APIRouter(include_in_schema=False, dependencies=[Depends(allow(Permission.READ))])
 RendererDep = Annotated[Renderer, Depends(renderer)]
 SCRIPT = TEMPLATES_DIR / "predict" / "charts.js"
 

@@ -16,9 +16,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from userops.audit import service as audit
+from userops.auth.roles import Permission
 from userops.catalog import service as catalog
 from userops.console import i18n
-from userops.console.security import csrf_ok, current_user
+from userops.console.security import actor, allow, csrf_ok
 from userops.console.templating import Renderer, renderer
 from userops.console.views.tags import expired, value_label
 from userops.core.errors import InvalidInput, NotFound, UseropsError
@@ -29,8 +31,9 @@ from userops.segments.tree import OPERATORS, ORDER_METRICS
 from userops.tags import service as tags
 
 router = APIRouter(
-    prefix="/segments", include_in_schema=False, dependencies=[Depends(current_user)]
+    prefix="/segments", include_in_schema=False, dependencies=[Depends(allow(Permission.READ))]
 )
+WRITE = [Depends(allow(Permission.SEGMENTS_WRITE))]
 RendererDep = Annotated[Renderer, Depends(renderer)]
 MAX_TAG_VALUES = 200  # known values offered per tag family (by customers, most first)
 MAX_RULE_CHARS = 100_000
@@ -218,7 +221,7 @@ def list_page(request: Request, console: RendererDep) -> Response:
     return console.page(request, "segments/index.html", context, active="segments")
 
 
-@router.get("/new")
+@router.get("/new", dependencies=WRITE)
 def new_page(request: Request, console: RendererDep) -> Response:
     return _builder(request, console)
 
@@ -253,7 +256,7 @@ def _parse_rule(text: str) -> Any:
         raise InvalidInput(f"rule: not valid JSON ({exc})", field="rule") from exc
 
 
-@router.post("")
+@router.post("", dependencies=WRITE)
 def save(
     request: Request,
     console: RendererDep,
@@ -269,14 +272,24 @@ def save(
     name = name.strip()
     try:
         parsed = _parse_rule(rule)
+        replacing = bool(original) and original == name
         with unit_of_work(hub.engine) as session:
-            segments.create(
+            before = _audited_state(session, name) if replacing else None
+            saved = segments.create(
                 session,
                 hub.warehouse,
                 name=name,
                 rule=parsed,
                 description=description.strip() or None,
-                replace=bool(original) and original == name,
+                replace=replacing,
+            )
+            audit.record(
+                session,
+                actor(request),
+                "segment.update" if before else "segment.create",
+                target=name,
+                before=before,
+                after=saved.model_dump(mode="json", include={"rule", "description"}),
             )
     except UseropsError as exc:
         where = "name" if exc.field == "name" else "rule"
@@ -293,7 +306,7 @@ def save(
     return RedirectResponse(f"/segments?saved={quote(name)}", status_code=303)
 
 
-@router.post("/delete")
+@router.post("/delete", dependencies=WRITE)
 def delete(
     request: Request,
     console: RendererDep,
@@ -305,10 +318,20 @@ def delete(
     hub = request.app.state.hub
     try:
         with unit_of_work(hub.engine) as session:
+            before = _audited_state(session, name)
             segments.delete(session, hub.warehouse, name)
+            audit.record(session, actor(request), "segment.delete", target=name, before=before)
     except NotFound:
         return RedirectResponse("/segments", status_code=303)
     return RedirectResponse(f"/segments?deleted={quote(name)}", status_code=303)
+
+
+def _audited_state(session: Any, name: str) -> dict[str, Any] | None:
+    try:
+        found = segments.get(session, name)
+    except NotFound:
+        return None
+    return found.model_dump(mode="json", include={"rule", "description"})
 
 
 @router.get("/{name:path}")

@@ -14,8 +14,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
+from userops.audit import service as audit
+from userops.auth.roles import Permission
 from userops.console import i18n
-from userops.console.security import csrf_ok, current_user
+from userops.console.security import actor, allow, csrf_ok, current_user
 from userops.console.templating import Renderer, renderer
 from userops.core.errors import UseropsError
 from userops.customers.schemas import GENDERS
@@ -181,7 +183,7 @@ def _page(
     return console.page(request, "tags/index.html", context, status_code=status_code, active="tags")
 
 
-@router.get("/tags")
+@router.get("/tags", dependencies=[Depends(allow(Permission.READ))])
 def tags_page(request: Request, console: RendererDep) -> Response:
     return _page(request, console)
 
@@ -191,23 +193,26 @@ def expired(request: Request, console: Renderer, back: str) -> Response:
     return console.page(request, "tags/expired.html", {"back": back}, status_code=403)
 
 
-@router.post("/tags/refresh")
+@router.post("/tags/refresh", dependencies=[Depends(allow(Permission.TAGS_REFRESH))])
 def refresh_now(
     request: Request, console: RendererDep, csrf: Annotated[str, Form(max_length=256)] = ""
 ) -> Response:
     if not csrf_ok(request, csrf):
         return expired(request, console, "/tags")
     hub = request.app.state.hub
-    workflow.refresh_customer_system(
+    result = workflow.refresh_customer_system(
         hub.engine,
         hub.warehouse,
         tag_settings=TagSettings.load(hub.settings.resolved_data_dir),
         tz=hub.settings.tz,
     )
+    audit.record_now(
+        hub.engine, actor(request), "tags.refresh", after=result.model_dump(mode="json")
+    )
     return RedirectResponse("/tags?done=refreshed", status_code=303)
 
 
-@router.post("/tags/settings")
+@router.post("/tags/settings", dependencies=[Depends(allow(Permission.TAGS_SETTINGS))])
 async def save_settings(request: Request, console: RendererDep) -> Response:
     form = await request.form()
     if not csrf_ok(request, str(form.get("csrf", ""))):
@@ -223,11 +228,20 @@ async def save_settings(request: Request, console: RendererDep) -> Response:
     if parsed.aov_low_yuan > parsed.aov_high_yuan:
         errors = {"aov_low_yuan": i18n.translate(lang, "tags.settings.error.aov_order")}
         return _page(request, console, form=submitted, errors=errors, status_code=422)
-    parsed.save(request.app.state.hub.settings.resolved_data_dir)
+    data_dir = request.app.state.hub.settings.resolved_data_dir
+    before = TagSettings.load(data_dir).model_dump(mode="json")
+    parsed.save(data_dir)
+    audit.record_now(
+        request.app.state.hub.engine,
+        actor(request),
+        "tags.settings",
+        before=before,
+        after=parsed.model_dump(mode="json"),
+    )
     return RedirectResponse("/tags?done=saved#settings", status_code=303)
 
 
-@router.post("/tags/manual")
+@router.post("/tags/manual", dependencies=[Depends(allow(Permission.TAGS_MANUAL))])
 def manual_tag(
     request: Request,
     console: RendererDep,
@@ -243,9 +257,16 @@ def manual_tag(
     hub = request.app.state.hub
     try:
         if action == "remove":
-            tags.remove_manual(hub.warehouse, [customer_id], tag)
+            changed = tags.remove_manual(hub.warehouse, [customer_id], tag)
         else:
-            tags.add_manual(hub.warehouse, [customer_id], tag, source="console")
+            changed = tags.add_manual(hub.warehouse, [customer_id], tag, source="console")
+        audit.record_now(
+            hub.engine,
+            actor(request),
+            "tags.manual_remove" if action == "remove" else "tags.manual_add",
+            target=tag,
+            after={"ids": [customer_id], "changed": changed},
+        )
     except UseropsError as exc:
         return RedirectResponse(
             f"{back}?tag_error={quote(exc.field or 'tag')}#tags", status_code=303

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from userops.auth import models as _auth  # noqa: F401  (register tables for autogenerate)
+from userops.audit import models as _audit  # noqa: F401  (register tables for autogenerate)
+from userops.auth import models as _auth  # noqa: F401
 from userops.customers import models as _customers  # noqa: F401
 from userops.ingest import models as _ingest  # noqa: F401
 from userops.ledger.engine import LedgerBase
