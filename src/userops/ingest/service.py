@@ -19,7 +19,7 @@ from sqlalchemy import exc as sa_exc
 
 from userops.core.errors import InvalidInput
 from userops.core.sql import ident, literal
-from userops.customers import consent, suppression
+from userops.customers import bulk, consent, suppression
 from userops.customers import service as customers
 from userops.customers.schemas import PROFILE_FIELDS
 from userops.ingest.files import spooled
@@ -34,6 +34,11 @@ from userops.warehouse.tables import TABLES
 
 Progress = Callable[[str, int, int | None], None]
 """progress(step, done, total): called as work advances; total None when unknown."""
+
+
+BATCH_ROWS = 100_000
+"""Rows per ledger batch unless the caller gives ``batch_rows`` (the CLI derives it from
+``Settings.import_memory_limit``)."""
 
 
 def _quiet(_step: str, _done: int, _total: int | None) -> None:
@@ -52,6 +57,7 @@ def import_file(
     encoding: str | None = None,
     progress: Progress = _quiet,
     now: datetime | None = None,
+    batch_rows: int = BATCH_ROWS,
 ) -> ImportSummary:
     """Import one file of ``entity``. ``encoding`` (``gb18030``, ``gbk``, ``utf-16``,
     ``utf-8-sig``…) transcodes a text file first; without it a file that is not UTF-8 is refused
@@ -91,7 +97,9 @@ def import_file(
             progress("check", staged.rows, staged.rows)
             progress("write", 0, None)
             if spec.table == "customers":
-                _load_customers(cur, engine, warehouse, staged, summary, path, now, progress)
+                _load_customers(
+                    cur, engine, warehouse, staged, summary, path, now, progress, batch_rows
+                )
             else:
                 _upsert_warehouse(cur, spec, summary)
                 if spec.table == "orders":
@@ -566,40 +574,38 @@ def _load_customers(
     path: Path,
     now: datetime,
     progress: Progress,
+    batch_rows: int,
 ) -> None:
+    """Profiles to the ledger in committed batches through its native bulk path, then the
+    warehouse mirror set-based from the same rows (``customers.bulk``)."""
     fields = [f for f in PROFILE_FIELDS if f in staged.columns]
     if staged.extras:
         fields.append("attributes")
         pairs = ", ".join(f"{literal(e[len('attr_') :])}, {ident(e)}" for e in staged.extras)
-        attrs = f"json_object({pairs})"
+        attrs = f"json_object({pairs})::VARCHAR"
     else:
-        attrs = "NULL"
-    result = cur.sql(
-        f"SELECT * EXCLUDE ({', '.join(ident(e) for e in staged.extras) or '_nothing_'}), "
-        f"{attrs}::VARCHAR AS attributes FROM _good"
+        attrs = "NULL::VARCHAR"
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE _profiles AS SELECT "
+        f"* EXCLUDE ({', '.join(ident(e) for e in staged.extras) or '_nothing_'}), "
+        f"{attrs} AS attributes FROM _good"
         if staged.extras
-        else "SELECT * FROM _good"
+        else f"CREATE OR REPLACE TEMP TABLE _profiles AS SELECT *, {attrs} AS attributes FROM _good"
     )
-    reader = result.to_arrow_reader(20_000)
-    done = 0
-    source = f"import:{path.name}"
-    for batch in reader:
-        rows: list[dict[str, Any]] = batch.to_pylist()
-        for row in rows:
-            if isinstance(row.get("attributes"), str):
-                row["attributes"] = json.loads(row["attributes"])
-        with unit_of_work(engine) as session:
-            new, updated = customers.upsert_profiles(
-                session, rows, fields=fields, partial=False, source=source, now=now
-            )
-        changed = sorted(new | updated)
-        if changed:
-            with unit_of_work(engine) as session:
-                customers.mirror(session, warehouse, changed)
-        summary.imported += len(new)
-        summary.updated += len(updated)
-        done += len(rows)
-        progress("write", done, None)
+    try:
+        summary.imported, summary.updated = bulk.import_staged(
+            cur,
+            "_profiles",
+            engine,
+            fields=fields,
+            source=f"import:{path.name}",
+            now=now,
+            batch_rows=batch_rows,
+            progress=progress,
+        )
+        bulk.mirror_staged(cur, "_profiles", fields=fields)
+    finally:
+        cur.execute("DROP TABLE IF EXISTS _profiles")
 
 
 def _apply_identity(
