@@ -107,7 +107,9 @@ def import_file(
                         cur, engine, warehouse, "SELECT DISTINCT customer_id FROM _good", now
                     )
                 if spec.table == "events":
-                    _apply_identity(cur, engine, warehouse, summary, path, now)
+                    _apply_identity(
+                        cur, engine, warehouse, summary, path, now, batch_rows=batch_rows
+                    )
             progress("write", 1, 1)
             for temp in ("_stage", "_stage_rejects", "_typed", "_good", "_gaps", "_jrec"):
                 cur.execute(f"DROP TABLE IF EXISTS {temp}")
@@ -170,7 +172,7 @@ def load_tracked(
             cur.execute("ROLLBACK")
             raise
         for temp in (
-            *("_stage", "_typed", "_good", "_good_all", "_fresh", "_jrec", "_oev"),
+            *("_stage", "_typed", "_good", "_good_all", "_fresh", "_fresh_who", "_jrec", "_oev"),
             *("_ord", "_items"),
         ):
             cur.execute(f"DROP TABLE IF EXISTS {temp}")
@@ -276,10 +278,11 @@ def _orders_from_events(cur: duckdb.DuckDBPyConnection) -> None:
     A refunded or cancelled order never goes back to paid."""
     statuses = " ".join(f"WHEN {literal(e)} THEN {literal(s)}" for e, s in _ORDER_EVENTS.items())
     names = ", ".join(literal(e) for e in _ORDER_EVENTS)
+    bulk.attach_event_customer(cur, "_fresh", "_fresh_who")
     cur.execute(
         "CREATE OR REPLACE TEMP TABLE _oev AS SELECT "
         "json_extract_string(e.properties, '$.order_id') AS order_id, "
-        "coalesce(u.customer_id, e.user_id, a.customer_id) AS customer_id, "
+        "e._customer AS customer_id, "
         f"e.timestamp AS happened, e.event, CASE e.event {statuses} END AS status, "
         "try_cast(coalesce(json_extract_string(e.properties, '$.total'), "
         "json_extract_string(e.properties, '$.revenue')) AS DECIMAL(18, 2)) AS total, "
@@ -287,9 +290,7 @@ def _orders_from_events(cur: duckdb.DuckDBPyConnection) -> None:
         " nullif(json_extract_string(e.properties, '$.coupon'), '') AS coupon, "
         "json_extract_string(e.context, '$.campaign.source') AS channel, "
         "json_extract(e.properties, '$.products') AS products "
-        "FROM _fresh e JOIN _stage s USING (_rec) "
-        "LEFT JOIN identities u ON u.kind = 'user_id' AND u.value = e.user_id "
-        "LEFT JOIN identities a ON a.kind = 'anonymous_id' AND a.value = e.anonymous_id "
+        "FROM _fresh_who e JOIN _stage s USING (_rec) "
         f"WHERE e.type = 'track' AND e.event IN ({names}) "
         # the API's money rules (a line that is not JSON is never among _fresh, but DuckDB may
         # evaluate this before the join has dropped it)
@@ -545,14 +546,7 @@ def _create_named_customers(
     now: datetime,
 ) -> int:
     """Customers named by orders or events but not known yet get a placeholder profile."""
-    unknown = [
-        row[0]
-        for row in cur.execute(
-            f"SELECT customer_id FROM ({ids_sql}) n WHERE customer_id IS NOT NULL AND NOT EXISTS "
-            "(SELECT 1 FROM customers c WHERE c.customer_id = n.customer_id) AND NOT EXISTS "
-            "(SELECT 1 FROM identities i WHERE i.kind = 'user_id' AND i.value = n.customer_id)"
-        ).fetchall()
-    ]
+    unknown = bulk.unknown_customer_ids(cur, ids_sql)
     if not unknown:
         return 0
     with unit_of_work(engine) as session:
@@ -615,6 +609,8 @@ def _apply_identity(
     summary: ImportSummary,
     path: Path,
     now: datetime,
+    *,
+    batch_rows: int = BATCH_ROWS,
 ) -> None:
     """Identify and alias messages of this file: link ids, merge, fill profiles from traits."""
     source = f"import:{path.name}"
@@ -625,29 +621,17 @@ def _apply_identity(
         "SELECT DISTINCT user_id AS customer_id FROM _good WHERE type <> 'alias'",
         now,
     )
-    links = cur.execute(
-        "SELECT anonymous_id, user_id, message_id, timestamp FROM _good WHERE type = 'identify' "
-        "AND user_id IS NOT NULL AND anonymous_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
-        "identities i WHERE i.kind = 'anonymous_id' AND i.value = _good.anonymous_id) "
-        "ORDER BY timestamp"
-    ).fetchall()
     aliases = cur.execute(
         "SELECT previous_id, user_id, message_id, timestamp FROM _good WHERE type = 'alias' "
         "AND user_id IS NOT NULL ORDER BY timestamp"
     ).fetchall()
     traits = _traits_profiles(cur)
     consents = consent.from_events(cur)
-    if not (links or aliases or traits or consents):
-        return
     changed: set[str] = set()
     with unit_of_work(engine) as session:
-        for anonymous_id, user_id, message_id, at in links:
-            target = customers.resolve(session, user_id=user_id, anonymous_id=None) or user_id
-            changed |= set(
-                customers.link_anonymous(
-                    session, [(anonymous_id, target, message_id, at)], source=source
-                )
-            )
+        # one set-based pass for every identify of the file (not one round trip per link)
+        linked = bulk.link_identified(session, cur, "_good", source=source, batch_rows=batch_rows)
+        changed |= linked
         for previous_id, user_id, message_id, at in aliases:
             target = customers.resolve(session, user_id=user_id, anonymous_id=None) or user_id
             if not customers.known_ids(session, [target]):
@@ -669,10 +653,12 @@ def _apply_identity(
             )
             changed |= new | updated
         changed |= consent.apply_tracked(session, consents)
+    if not (linked or aliases or traits or consents):
+        return
     with unit_of_work(engine) as session:
         if changed:
             customers.mirror(session, warehouse, sorted(changed))
-        if links or aliases:
+        if linked or aliases:
             customers.mirror_identities(session, warehouse)
 
 
@@ -701,12 +687,18 @@ def _traits_profiles(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
         f"nullif(json_extract_string(g.traits, {literal(p)}), '') AS {ident(f)}"
         for f, p in _TRAIT_FIELDS.items()
     )
-    rows = cur.execute(
-        f"SELECT g.user_id AS customer_id, {picks}, g.traits::VARCHAR, c.attributes::VARCHAR "
-        "FROM _good g LEFT JOIN customers c ON c.customer_id = g.user_id WHERE g.type = "
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE _traits AS SELECT * FROM _good g WHERE g.type = "
         "'identify' AND g.user_id IS NOT NULL AND g.traits IS NOT NULL QUALIFY row_number() "
         "OVER (PARTITION BY g.user_id ORDER BY g.timestamp DESC) = 1"
+    )
+    bulk.attach_stored_attributes(cur, "_traits", "_traits_a", "user_id")
+    rows = cur.execute(
+        f"SELECT g.user_id AS customer_id, {picks}, g.traits::VARCHAR, g._stored_attributes "
+        "FROM _traits_a g"
     ).fetchall()
+    cur.execute("DROP TABLE _traits")
+    cur.execute("DROP TABLE _traits_a")
     signups = {
         row[0]: (row[1], row[2])
         for row in cur.execute(
