@@ -43,7 +43,7 @@ class Settings(BaseSettings):
 
     import_memory_limit: str = "4GB"
     """Peak memory of one ``userops import`` process, whatever the file size (e.g. ``1GB``,
-    ``512MB``). Half goes to DuckDB as its memory limit (staging and checks spill to disk in the
+    ``512MB``). About half goes to DuckDB as its memory limit (staging and checks spill to disk in the
     data dir beyond it) unless ``warehouse_memory_limit`` is set; the ledger batch size (rows
     held in Python at once) is scaled to the rest. See docs/decisions/0018-bulk-imports.md."""
 
@@ -106,8 +106,11 @@ class Settings(BaseSettings):
 
     @property
     def import_duckdb_memory_limit(self) -> str:
-        """DuckDB's memory limit in an import process: half of ``import_memory_limit``."""
-        return f"{parse_size(self.import_memory_limit) // 2 // (1 << 20)}MB"
+        """DuckDB's memory limit in an import process: half of what ``import_memory_limit``
+        leaves after the process's own ~256 MB (Python, the drivers, the code), at least 64 MB
+        (1,920 MB at the default 4 GB)."""
+        mb = parse_size(self.import_memory_limit) // (1 << 20)
+        return f"{max(64, (mb - 256) // 2)}MB"
 
     @property
     def import_batch_rows(self) -> int:
