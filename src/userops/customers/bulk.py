@@ -266,7 +266,8 @@ def ensure_exist(session: Session, customer_ids: Sequence[str], *, now: datetime
     customers = Customer.__table__
     temp = _temp_table(session, [sa.Column("customer_id", sa.String(128), primary_key=True)])
     try:
-        _fill(session, temp, [{"customer_id": c} for c in dict.fromkeys(customer_ids)])
+        ids = [(c,) for c in dict.fromkeys(customer_ids)]
+        load_native(session, temp, ["customer_id"], ids)
         src = temp.c
         created = (
             session.execute(
