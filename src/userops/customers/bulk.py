@@ -360,20 +360,23 @@ def import_staged(
     reader = cur.sql(f"SELECT {selects} FROM {relation}").to_arrow_reader(batch_rows)
     json_cols = [i for i, n in enumerate(names) if kinds.get(n) == "json"]
     new_total = updated_total = done = 0
-    for batch in reader:
-        columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-        for i in json_cols:
-            # the JSON text the ORM writes (json.dumps), so values compare equal on SQLite
-            columns[i] = [None if v is None else json.dumps(json.loads(v)) for v in columns[i]]
-        rows = list(zip(*columns, strict=True))
-        with unit_of_work(engine) as session:
-            bulk_session(session, batch_rows)
-            new, updated = _import_batch(session, rows, names, fields, source=source, now=now)
-        new_total += len(new)
-        updated_total += len(updated)
-        done += len(rows)
-        if progress is not None:
-            progress("write", done, None)
+    try:
+        for batch in reader:
+            columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+            for i in json_cols:
+                # the JSON text the ORM writes (json.dumps), so values compare equal on SQLite
+                columns[i] = [None if v is None else json.dumps(json.loads(v)) for v in columns[i]]
+            rows = list(zip(*columns, strict=True))
+            with unit_of_work(engine) as session:
+                bulk_session(session, batch_rows)
+                new, updated = _import_batch(session, rows, names, fields, source=source, now=now)
+            new_total += len(new)
+            updated_total += len(updated)
+            done += len(rows)
+            if progress is not None:
+                progress("write", done, None)
+    finally:
+        reader.close()
     return new_total, updated_total
 
 
@@ -471,13 +474,23 @@ def load_native(
     quote = connection.dialect.identifier_preparer.quote
     cols = ", ".join(quote(n) for n in names)
     raw = connection.connection.driver_connection
+    dbapi_error = connection.dialect.loaded_dbapi.Error
     if connection.dialect.name == "postgresql":
-        with raw.cursor() as pg, pg.copy(f"COPY {quote(table.name)} ({cols}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    marks = ", ".join("?" for _ in names)
-    raw.executemany(f"INSERT INTO {quote(table.name)} ({cols}) VALUES ({marks})", rows)
+        sql = f"COPY {quote(table.name)} ({cols}) FROM STDIN"
+    else:
+        marks = ", ".join("?" for _ in names)
+        sql = f"INSERT INTO {quote(table.name)} ({cols}) VALUES ({marks})"
+    try:
+        if connection.dialect.name == "postgresql":
+            with raw.cursor() as pg, pg.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            raw.executemany(sql, rows)
+    except dbapi_error as exc:
+        # the driver's error as SQLAlchemy's (DataError, IntegrityError…), as the ORM path
+        # raises it: callers tell a refused value from a failed ledger by that class
+        raise sa.exc.DBAPIError.instance(sql, None, exc, dbapi_error) from exc
 
 
 def mirror_staged(cur: Any, relation: str, *, fields: Sequence[str]) -> None:
@@ -645,10 +658,13 @@ def link_identified(
     names = ["anonymous_id", "user_id", "message_id", "at"]
     try:
         loaded = 0
-        for batch in reader:
-            cols = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-            load_native(session, links, names, list(zip(*cols, strict=True)))
-            loaded += batch.num_rows
+        try:
+            for batch in reader:
+                cols = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+                load_native(session, links, names, list(zip(*cols, strict=True)))
+                loaded += batch.num_rows
+        finally:
+            reader.close()  # a refused row must not leave DuckDB's cursor with an open result
         if not loaded:
             return set()
         connection = session.connection()
