@@ -54,6 +54,7 @@ class UseropsRun:
     customers_created: int | None = None
     rejects_file: str | None = None
     error: str | None = None
+    peak_rss_mb: float | None = None
 
     @property
     def rows_per_s(self) -> float | None:
@@ -126,7 +127,12 @@ def parse_summary(stdout: str, entity: str) -> dict[str, Any]:
 def run_userops(
     cli: str, entity: str, file: Path, data_dir: Path, timeout: float | None
 ) -> UseropsRun:
+    if not (data_dir / "warehouse.duckdb").exists():  # `userops init`, not timed
+        subprocess.run([cli, "init", "--data-dir", str(data_dir)], capture_output=True, check=True)
     cmd = [cli, "import", entity, str(file), "--json", "--data-dir", str(data_dir)]
+    rss_file = data_dir / "peak-rss-kb.txt"
+    if shutil.which("time") or Path("/usr/bin/time").exists():  # GNU time: the child's max RSS
+        cmd = ["/usr/bin/time", "-f", "%M", "-o", str(rss_file), *cmd]
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
@@ -135,6 +141,11 @@ def run_userops(
     except OSError as exc:
         return UseropsRun(error=f"cannot run {cli}: {exc}")
     seconds = time.perf_counter() - t0
+    peak = None
+    if rss_file.exists():
+        text = rss_file.read_text().strip().splitlines()
+        peak = int(text[-1]) / 1024 if text and text[-1].isdigit() else None
+        rss_file.unlink()
     try:
         summary = parse_summary(proc.stdout, entity)
     except ValueError as exc:
@@ -158,6 +169,7 @@ def run_userops(
         duplicates=count("duplicates"),
         customers_created=count("customers_created"),
         rejects_file=summary.get("rejects_file"),
+        peak_rss_mb=peak,
     )
 
 
@@ -211,7 +223,7 @@ def markdown(results: list[Result], repeat: bool, userops_state: str) -> str:
     head = ["entity", "rows", "userops s", "userops rows/s", "duckdb s", "duckdb rows/s", "ratio"]
     if repeat:
         head += ["re-import s", "re-import imported/updated"]
-    head += ["imported", "rejected"]
+    head += ["imported", "rejected", "peak RSS MB"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * len(head)) + "|"]
     for r in results:
         u = r.userops
@@ -236,7 +248,8 @@ def markdown(results: list[Result], repeat: bool, userops_state: str) -> str:
                 row += [userops_state if p is None else "failed"] * 2
             else:
                 row += [fmt_s(p.seconds), f"{fmt_int(p.imported)}/{fmt_int(p.updated)}"]
-        row += [imported, rejected]
+        peak = "—" if u is None or not u.peak_rss_mb else f"{u.peak_rss_mb:,.0f}"
+        row += [imported, rejected, peak]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
 
@@ -411,6 +424,7 @@ def report_run(label: str, run: UseropsRun) -> None:
                 else ""
             )
             + (f", {run.duplicates:,} duplicate keys in file" if run.duplicates else "")
+            + (f", peak RSS {run.peak_rss_mb:,.0f} MB" if run.peak_rss_mb else "")
             + (f", rejects in {run.rejects_file}" if run.rejects_file else ""),
             file=sys.stderr,
             flush=True,

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     """DuckDB's memory limit, e.g. ``2GB`` (default: DuckDB's, 80% of RAM). Work beyond it
     spills to disk in the data dir, so imports of any size run in bounded memory."""
 
+    import_memory_limit: str = "4GB"
+    """Peak memory of one ``userops import`` process, whatever the file size (e.g. ``1GB``,
+    ``512MB``). About half goes to DuckDB as its memory limit (staging and checks spill to disk
+    in the data dir beyond it) unless ``warehouse_memory_limit`` is set; the ledger batch size
+    (rows held in Python at once) is scaled to the rest. See docs/decisions/0018."""
+
     secret_key: str | None = None
     """Signs console sessions. Default: a random key kept in ``<data_dir>/secret_key``."""
 
@@ -92,6 +98,27 @@ class Settings(BaseSettings):
             raise ValueError("currency must be a 3-letter ISO 4217 code")
         return value.upper()
 
+    @field_validator("import_memory_limit")
+    @classmethod
+    def _memory_size(cls, value: str) -> str:
+        parse_size(value)
+        return value
+
+    @property
+    def import_duckdb_memory_limit(self) -> str:
+        """DuckDB's memory limit in an import process: half of what ``import_memory_limit``
+        leaves after the process's own ~256 MB (Python, the drivers, the code), at least 64 MB
+        (1,920 MB at the default 4 GB)."""
+        mb = parse_size(self.import_memory_limit) // (1 << 20)
+        return f"{max(64, (mb - 256) // 2)}MB"
+
+    @property
+    def import_batch_rows(self) -> int:
+        """Rows per ledger batch of an import: about 25 rows per MB of ``import_memory_limit``
+        (100,000 at 4 GB), between 2,000 and 200,000."""
+        mb = parse_size(self.import_memory_limit) // (1 << 20)
+        return max(2_000, min(200_000, mb * 25))
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -117,6 +144,26 @@ class Settings(BaseSettings):
     def ensure_data_dir(self) -> Path:
         """The data dir, created 0700 (tightened to it if looser): it holds personal data."""
         return make_private_dir(self.resolved_data_dir)
+
+
+_UNITS = {"": 1, "B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40}
+
+
+def parse_size(value: str) -> int:
+    """Bytes of a size such as ``4GB``, ``512MB`` or ``1.5GiB`` (binary units either way);
+    ValueError naming the rule otherwise. At least 64 MB."""
+    text = value.strip().upper().replace("IB", "B").replace(" ", "")
+    number = text.rstrip("KMGTB")
+    unit = text[len(number) :]
+    try:
+        size = int(float(number) * _UNITS[unit])
+    except (ValueError, KeyError):
+        raise ValueError(
+            f"a memory size is a number and a unit (B, KB, MB, GB, TB), e.g. 4GB; got {value!r}"
+        ) from None
+    if size < 64 << 20:
+        raise ValueError(f"a memory size must be at least 64MB; got {value!r}")
+    return size
 
 
 class NoShopFound(NotFound):

@@ -11,8 +11,8 @@ PACKAGE = ROOT / "src" / "userops"
 CLOCK = PACKAGE / "core" / "clock.py"
 WALL_CLOCK = re.compile(r"\bdatetime\.(?:now|utcnow|today)\(|\btime\.time\(\)|\bdate\.today\(")
 """Wall-clock reads; ``time.monotonic()`` and ``time.perf_counter()`` (durations) are fine."""
-PENDING = {PACKAGE / "ingest" / "service.py"}
-"""Rewritten on another branch (issue 9); leaves this set when that lands — shrink only."""
+PENDING: set[Path] = set()
+"""Files allowed to read the wall clock while they are rewritten — shrink only (empty now)."""
 
 
 def wall_clock_reads(root: Path, skip: set[Path]) -> list[str]:

@@ -84,6 +84,11 @@ def _local(
     from userops.hub import connect
     from userops.jobs import ops
 
+    if name == "import" and settings.warehouse_memory_limit is None:
+        # an import process stays within import_memory_limit (DuckDB spills beyond its half)
+        settings = settings.model_copy(
+            update={"warehouse_memory_limit": settings.import_duckdb_memory_limit}
+        )
     with (
         stop_while_waiting() as waiter,
         connect(settings, holder=holder, on_wait=waiter, defer=True) as hub,

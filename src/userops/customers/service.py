@@ -35,6 +35,8 @@ from userops.warehouse import Warehouse
 from userops.warehouse.tables import TABLES
 
 _CHUNK = 10_000
+_PLACEHOLDER_CHUNK = 100_000
+"""Placeholder ids go to the ledger through its bulk path (COPY / executemany), 100,000 at once."""
 
 
 def upsert_profiles(
@@ -67,8 +69,9 @@ def create_placeholders(
 ) -> set[str]:
     """Customers named by an order or event before their profile arrived."""
     created: set[str] = set()
-    for start in range(0, len(customer_ids), _CHUNK):
-        created |= bulk.ensure_exist(session, customer_ids[start : start + _CHUNK], now=now)
+    for start in range(0, len(customer_ids), _PLACEHOLDER_CHUNK):
+        part = customer_ids[start : start + _PLACEHOLDER_CHUNK]
+        created |= bulk.ensure_exist(session, part, now=now)
     return created
 
 

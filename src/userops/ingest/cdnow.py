@@ -18,7 +18,7 @@ from userops.core.errors import InvalidInput
 from userops.core.sql import literal
 from userops.ingest.files import spooled
 from userops.ingest.schemas import ImportSummary
-from userops.ingest.service import Progress, _quiet, import_file
+from userops.ingest.service import BATCH_ROWS, Progress, _quiet, import_file
 from userops.warehouse import Warehouse
 
 
@@ -31,6 +31,7 @@ def import_cdnow(
     encoding: str | None = None,
     progress: Progress = _quiet,
     now: datetime | None = None,
+    batch_rows: int = BATCH_ROWS,
 ) -> dict[str, ImportSummary]:
     path = Path(path).expanduser().resolve()
     if not path.is_file():
@@ -91,6 +92,7 @@ def import_cdnow(
             "rejects_dir": rejects_dir,
             "progress": progress,
             "now": now,
+            "batch_rows": batch_rows,
         }
         return {
             "customers": import_file(entity="customers", path=customers_file, **common),

@@ -18,9 +18,10 @@ from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 
 from userops.catalog import store as catalog
+from userops.core.clock import utcnow
 from userops.core.errors import InvalidInput
 from userops.core.sql import ident, literal
-from userops.customers import consent, suppression
+from userops.customers import bulk, consent, suppression
 from userops.customers import service as customers
 from userops.customers.schemas import PROFILE_FIELDS
 from userops.ingest.files import spooled
@@ -35,6 +36,11 @@ from userops.warehouse.tables import TABLES
 
 Progress = Callable[[str, int, int | None], None]
 """progress(step, done, total): called as work advances; total None when unknown."""
+
+
+BATCH_ROWS = 100_000
+"""Rows per ledger batch unless the caller gives ``batch_rows`` (the CLI derives it from
+``Settings.import_memory_limit``)."""
 
 
 def _quiet(_step: str, _done: int, _total: int | None) -> None:
@@ -53,6 +59,7 @@ def import_file(
     encoding: str | None = None,
     progress: Progress = _quiet,
     now: datetime | None = None,
+    batch_rows: int = BATCH_ROWS,
 ) -> ImportSummary:
     """Import one file of ``entity``. ``encoding`` (``gb18030``, ``gbk``, ``utf-16``,
     ``utf-8-sig``…) transcodes a text file first; without it a file that is not UTF-8 is refused
@@ -68,7 +75,7 @@ def import_file(
     if path.stat().st_size == 0:
         raise InvalidInput(f"{path.name} is empty: nothing to import", field="file")
     fmt = detect_format(path, fmt)
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     run_id = _journal_start(engine, entity, path, now)
     try:
         with spooled(path, fmt, warehouse.spool_dir, encoding) as source, warehouse.writer() as cur:
@@ -94,7 +101,9 @@ def import_file(
             progress("check", staged.rows, staged.rows)
             progress("write", 0, None)
             if spec.table == "customers":
-                _load_customers(cur, engine, warehouse, staged, summary, path, now, progress)
+                _load_customers(
+                    cur, engine, warehouse, staged, summary, path, now, progress, batch_rows
+                )
             elif spec.table == "products":
                 catalog.load(cur, summary)
             else:
@@ -104,7 +113,9 @@ def import_file(
                         cur, engine, warehouse, "SELECT DISTINCT customer_id FROM _good", now
                     )
                 if spec.table == "events":
-                    _apply_identity(cur, engine, warehouse, summary, path, now)
+                    _apply_identity(
+                        cur, engine, warehouse, summary, path, now, batch_rows=batch_rows
+                    )
             progress("write", 1, 1)
             for temp in ("_stage", "_stage_rejects", "_typed", "_good", "_gaps", "_jrec"):
                 cur.execute(f"DROP TABLE IF EXISTS {temp}")
@@ -132,7 +143,7 @@ def load_tracked(
     and the orders and order items of e-commerce events among them, are inserted in one
     warehouse transaction."""
     spec = ENTITIES["events"]
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     with spooled(path, "jsonl", warehouse.spool_dir) as source, warehouse.writer() as cur:
         staged = stage(cur, spec, source, "jsonl", {})
         _check(cur, spec, staged, "jsonl")
@@ -167,7 +178,7 @@ def load_tracked(
             cur.execute("ROLLBACK")
             raise
         for temp in (
-            *("_stage", "_typed", "_good", "_good_all", "_fresh", "_jrec", "_oev"),
+            *("_stage", "_typed", "_good", "_good_all", "_fresh", "_fresh_who", "_jrec", "_oev"),
             *("_ord", "_items"),
         ):
             cur.execute(f"DROP TABLE IF EXISTS {temp}")
@@ -273,10 +284,11 @@ def _orders_from_events(cur: duckdb.DuckDBPyConnection) -> None:
     A refunded or cancelled order never goes back to paid."""
     statuses = " ".join(f"WHEN {literal(e)} THEN {literal(s)}" for e, s in _ORDER_EVENTS.items())
     names = ", ".join(literal(e) for e in _ORDER_EVENTS)
+    bulk.attach_event_customer(cur, "_fresh", "_fresh_who")
     cur.execute(
         "CREATE OR REPLACE TEMP TABLE _oev AS SELECT "
         "json_extract_string(e.properties, '$.order_id') AS order_id, "
-        "coalesce(u.customer_id, e.user_id, a.customer_id) AS customer_id, "
+        "e._customer AS customer_id, "
         f"e.timestamp AS happened, e.event, CASE e.event {statuses} END AS status, "
         "try_cast(coalesce(json_extract_string(e.properties, '$.total'), "
         "json_extract_string(e.properties, '$.revenue')) AS DECIMAL(18, 2)) AS total, "
@@ -284,9 +296,7 @@ def _orders_from_events(cur: duckdb.DuckDBPyConnection) -> None:
         " nullif(json_extract_string(e.properties, '$.coupon'), '') AS coupon, "
         "json_extract_string(e.context, '$.campaign.source') AS channel, "
         "json_extract(e.properties, '$.products') AS products "
-        "FROM _fresh e JOIN _stage s USING (_rec) "
-        "LEFT JOIN identities u ON u.kind = 'user_id' AND u.value = e.user_id "
-        "LEFT JOIN identities a ON a.kind = 'anonymous_id' AND a.value = e.anonymous_id "
+        "FROM _fresh_who e JOIN _stage s USING (_rec) "
         f"WHERE e.type = 'track' AND e.event IN ({names}) "
         # the API's money rules (a line that is not JSON is never among _fresh, but DuckDB may
         # evaluate this before the join has dropped it)
@@ -545,14 +555,7 @@ def _create_named_customers(
     now: datetime,
 ) -> int:
     """Customers named by orders or events but not known yet get a placeholder profile."""
-    unknown = [
-        row[0]
-        for row in cur.execute(
-            f"SELECT customer_id FROM ({ids_sql}) n WHERE customer_id IS NOT NULL AND NOT EXISTS "
-            "(SELECT 1 FROM customers c WHERE c.customer_id = n.customer_id) AND NOT EXISTS "
-            "(SELECT 1 FROM identities i WHERE i.kind = 'user_id' AND i.value = n.customer_id)"
-        ).fetchall()
-    ]
+    unknown = bulk.unknown_customer_ids(cur, ids_sql)
     if not unknown:
         return 0
     with unit_of_work(engine) as session:
@@ -574,40 +577,38 @@ def _load_customers(
     path: Path,
     now: datetime,
     progress: Progress,
+    batch_rows: int,
 ) -> None:
+    """Profiles to the ledger in committed batches through its native bulk path, then the
+    warehouse mirror set-based from the same rows (``customers.bulk``)."""
     fields = [f for f in PROFILE_FIELDS if f in staged.columns]
     if staged.extras:
         fields.append("attributes")
         pairs = ", ".join(f"{literal(e[len('attr_') :])}, {ident(e)}" for e in staged.extras)
-        attrs = f"json_object({pairs})"
+        attrs = f"json_object({pairs})::VARCHAR"
     else:
-        attrs = "NULL"
-    result = cur.sql(
-        f"SELECT * EXCLUDE ({', '.join(ident(e) for e in staged.extras) or '_nothing_'}), "
-        f"{attrs}::VARCHAR AS attributes FROM _good"
+        attrs = "NULL::VARCHAR"
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE _profiles AS SELECT "
+        f"* EXCLUDE ({', '.join(ident(e) for e in staged.extras) or '_nothing_'}), "
+        f"{attrs} AS attributes FROM _good"
         if staged.extras
-        else "SELECT * FROM _good"
+        else f"CREATE OR REPLACE TEMP TABLE _profiles AS SELECT *, {attrs} AS attributes FROM _good"
     )
-    reader = result.to_arrow_reader(20_000)
-    done = 0
-    source = f"import:{path.name}"
-    for batch in reader:
-        rows: list[dict[str, Any]] = batch.to_pylist()
-        for row in rows:
-            if isinstance(row.get("attributes"), str):
-                row["attributes"] = json.loads(row["attributes"])
-        with unit_of_work(engine) as session:
-            new, updated = customers.upsert_profiles(
-                session, rows, fields=fields, partial=False, source=source, now=now
-            )
-        changed = sorted(new | updated)
-        if changed:
-            with unit_of_work(engine) as session:
-                customers.mirror(session, warehouse, changed)
-        summary.imported += len(new)
-        summary.updated += len(updated)
-        done += len(rows)
-        progress("write", done, None)
+    try:
+        summary.imported, summary.updated = bulk.import_staged(
+            cur,
+            "_profiles",
+            engine,
+            fields=fields,
+            source=f"import:{path.name}",
+            now=now,
+            batch_rows=batch_rows,
+            progress=progress,
+        )
+        bulk.mirror_staged(cur, "_profiles", fields=fields)
+    finally:
+        cur.execute("DROP TABLE IF EXISTS _profiles")
 
 
 def _apply_identity(
@@ -617,6 +618,8 @@ def _apply_identity(
     summary: ImportSummary,
     path: Path,
     now: datetime,
+    *,
+    batch_rows: int = BATCH_ROWS,
 ) -> None:
     """Identify and alias messages of this file: link ids, merge, fill profiles from traits."""
     source = f"import:{path.name}"
@@ -627,29 +630,17 @@ def _apply_identity(
         "SELECT DISTINCT user_id AS customer_id FROM _good WHERE type <> 'alias'",
         now,
     )
-    links = cur.execute(
-        "SELECT anonymous_id, user_id, message_id, timestamp FROM _good WHERE type = 'identify' "
-        "AND user_id IS NOT NULL AND anonymous_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
-        "identities i WHERE i.kind = 'anonymous_id' AND i.value = _good.anonymous_id) "
-        "ORDER BY timestamp"
-    ).fetchall()
     aliases = cur.execute(
         "SELECT previous_id, user_id, message_id, timestamp FROM _good WHERE type = 'alias' "
         "AND user_id IS NOT NULL ORDER BY timestamp"
     ).fetchall()
     traits = _traits_profiles(cur)
     consents = consent.from_events(cur)
-    if not (links or aliases or traits or consents):
-        return
     changed: set[str] = set()
     with unit_of_work(engine) as session:
-        for anonymous_id, user_id, message_id, at in links:
-            target = customers.resolve(session, user_id=user_id, anonymous_id=None) or user_id
-            changed |= set(
-                customers.link_anonymous(
-                    session, [(anonymous_id, target, message_id, at)], source=source
-                )
-            )
+        # one set-based pass for every identify of the file (not one round trip per link)
+        linked = bulk.link_identified(session, cur, "_good", source=source, batch_rows=batch_rows)
+        changed |= linked
         for previous_id, user_id, message_id, at in aliases:
             target = customers.resolve(session, user_id=user_id, anonymous_id=None) or user_id
             if not customers.known_ids(session, [target]):
@@ -671,10 +662,12 @@ def _apply_identity(
             )
             changed |= new | updated
         changed |= consent.apply_tracked(session, consents)
+    if not (linked or aliases or traits or consents):
+        return
     with unit_of_work(engine) as session:
         if changed:
             customers.mirror(session, warehouse, sorted(changed))
-        if links or aliases:
+        if linked or aliases:
             customers.mirror_identities(session, warehouse)
 
 
@@ -703,12 +696,18 @@ def _traits_profiles(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
         f"nullif(json_extract_string(g.traits, {literal(p)}), '') AS {ident(f)}"
         for f, p in _TRAIT_FIELDS.items()
     )
-    rows = cur.execute(
-        f"SELECT g.user_id AS customer_id, {picks}, g.traits::VARCHAR, c.attributes::VARCHAR "
-        "FROM _good g LEFT JOIN customers c ON c.customer_id = g.user_id WHERE g.type = "
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE _traits AS SELECT * FROM _good g WHERE g.type = "
         "'identify' AND g.user_id IS NOT NULL AND g.traits IS NOT NULL QUALIFY row_number() "
         "OVER (PARTITION BY g.user_id ORDER BY g.timestamp DESC) = 1"
+    )
+    bulk.attach_stored_attributes(cur, "_traits", "_traits_a", "user_id")
+    rows = cur.execute(
+        f"SELECT g.user_id AS customer_id, {picks}, g.traits::VARCHAR, g._stored_attributes "
+        "FROM _traits_a g"
     ).fetchall()
+    cur.execute("DROP TABLE _traits")
+    cur.execute("DROP TABLE _traits_a")
     signups = {
         row[0]: (row[1], row[2])
         for row in cur.execute(
@@ -765,7 +764,7 @@ def _journal_end(engine: Engine, run_id: int, status: str, summary: ImportSummar
         if run is None:
             return
         run.status = status
-        run.finished_at = datetime.now(UTC)
+        run.finished_at = utcnow()
         if summary is not None:
             run.imported, run.updated = summary.imported, summary.updated
             run.rejected, run.duplicates = summary.rejected, summary.duplicates

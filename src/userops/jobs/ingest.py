@@ -22,6 +22,7 @@ def import_file(hub: Hub, params: dict[str, Any], progress: Progress) -> dict[st
         "warehouse": hub.warehouse,
         "rejects_dir": hub.settings.rejects_dir,
         "progress": progress,
+        "batch_rows": hub.settings.import_batch_rows,
     }
     if entity == "cdnow":
         results = cdnow.import_cdnow(
