@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     """Peak memory of one ``userops import`` process, whatever the file size (e.g. ``1GB``,
     ``512MB``). About half goes to DuckDB as its memory limit (staging and checks spill to disk
     in the data dir beyond it) unless ``warehouse_memory_limit`` is set; the ledger batch size
-    (rows held in Python at once) is scaled to the rest. See docs/decisions/0018."""
+    (rows held in Python at once) is scaled to the rest. See docs/decisions/0019."""
 
     secret_key: str | None = None
     """Signs console sessions. Default: a random key kept in ``<data_dir>/secret_key``."""

@@ -1,4 +1,4 @@
-"""The bulk import paths (docs/decisions/0018-bulk-imports.md), on both ledgers: customers in
+"""The bulk import paths (docs/decisions/0019-bulk-imports.md), on both ledgers: customers in
 several native-path batches with row-level rejects and an idempotent re-import; identify links
 applied set-based, with alias chains; the import memory setting honoured by a child process."""
 
